@@ -1,0 +1,71 @@
+"""The camaudit/1 document: the stable output contract (DESIGN.md) and its JSON Schema.
+
+Every producer of results (scan --json, ingest --json, report, evidence) goes
+through :func:`build_document`, and tests validate it against
+``camaudit-1.schema.json`` shipped in the package.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from camaudit.errors import UsageError
+from camaudit.model import Device
+
+SCHEMA_ID = "camaudit/1"
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def build_document(scan: dict[str, Any], devices: list[Device],
+                   refused: list[tuple[str, str]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+    return {
+        "schema": SCHEMA_ID,
+        "scan": {
+            "id": scan.get("id"),
+            "kind": scan.get("kind", "scan"),
+            "status": scan.get("status"),
+            "started": _iso(scan.get("started")),
+            "finished": _iso(scan.get("finished")),
+            "targets": list(scan.get("targets") or []),
+            "excludes": list(scan.get("excludes") or []),
+            "resolved": dict(scan.get("resolved") or {}),
+            "ports": list(scan.get("ports") or []),
+            "policies": list(scan.get("policies") or []),
+            "knowledge": dict(scan.get("knowledge") or {}),
+            "tool_version": scan.get("tool_version"),
+            "site": scan.get("site"),
+            "stats": scan.get("stats") or {},
+            "out_of_scope": [{"address": a, "reason": r} for a, r in refused],
+        },
+        "devices": [d.to_json() for d in devices],
+    }
+
+
+@cache
+def schema() -> dict[str, Any]:
+    text = resources.files("camaudit").joinpath("camaudit-1.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def validate(document: dict[str, Any]) -> None:
+    """Raise jsonschema.ValidationError if `document` breaks the contract."""
+    jsonschema.validate(document, schema())
+
+
+def write_json(document: dict[str, Any], path: str) -> None:
+    try:
+        Path(path).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+                              encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc

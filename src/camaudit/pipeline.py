@@ -1,0 +1,220 @@
+"""One scan, end to end: scope -> sweep -> probes -> identify -> assess -> store.
+
+Addresses stream from the scope in ascending order into a bounded set of
+host tasks. Each host with an open port is probed, identified, assessed and
+saved in one transaction; the *cursor* (every address at or below it is
+finished) is saved every second. ``--resume`` rebuilds the same scope from
+the stored targets and name resolutions, skips addresses at or below the
+cursor and hosts already saved, and carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from camaudit import __version__
+from camaudit.assess import PolicySet, assess, load_policies
+from camaudit.identify import identify
+from camaudit.knowledge import kb_versions
+from camaudit.model import Device, Observation
+from camaudit.netio import Budget, Net, NetError
+from camaudit.probes import registry
+from camaudit.scope import Scope
+from camaudit.store import Store
+from camaudit.sweep import DEFAULT_PORTS, sweep_host
+
+
+@dataclass
+class ScanOptions:
+    ports: list[int] = field(default_factory=lambda: list(DEFAULT_PORTS))
+    connect_timeout: float = 1.0
+    probe_timeout: float = 3.0
+    host_timeout: float = 20.0
+    rate: float = 0.0
+    max_sockets: int = 1024
+    thorough: bool = False
+    policies: list[str] = field(default_factory=lambda: ["all"])
+    site: str | None = None
+
+
+@dataclass
+class Stats:
+    addresses: int = 0
+    hosts_up: int = 0
+    open_ports: int = 0
+    devices: int = 0
+    findings: int = 0
+    probe_errors: int = 0
+    emfile_events: int = 0
+    elapsed: float = 0.0
+
+
+ProgressFn = Callable[[Stats], None]
+
+
+class Cursor:
+    """Low-water mark over addresses handed out in ascending order."""
+
+    def __init__(self) -> None:
+        self._pending: deque[list[Any]] = deque()
+        self.value: str | None = None
+
+    def start(self, address: str) -> list[Any]:
+        slot = [address, False]
+        self._pending.append(slot)
+        return slot
+
+    def finish(self, slot: list[Any]) -> None:
+        slot[1] = True
+        while self._pending and self._pending[0][1]:
+            self.value = self._pending.popleft()[0]
+
+
+async def probe_host(net: Net, address: str, open_ports: list[int], *,
+                     thorough: bool, stats: Stats) -> list[Observation]:
+    """Run every probe that fits the open ports; a failing probe costs only itself."""
+    jobs = registry.plan(open_ports, thorough=thorough)
+
+    async def one(run: Any, port: int) -> list[Observation]:
+        try:
+            result: list[Observation] = await run(net, address, port)
+            return result
+        except NetError:
+            stats.probe_errors += 1
+            return []
+
+    results = await asyncio.gather(*(one(p.run, port) for p, port in jobs))
+    return [obs for batch in results for obs in batch]
+
+
+class ScanRunner:
+    """Drives one scan (new or resumed) against a store."""
+
+    def __init__(self, store: Store, scan_id: int, scope: Scope, options: ScanOptions,
+                 policies: PolicySet, progress: ProgressFn | None = None) -> None:
+        self.store = store
+        self.scan_id = scan_id
+        self.scope = scope
+        self.options = options
+        self.policies = policies
+        self.progress = progress
+        self.stats = Stats()
+        self.cursor = Cursor()
+
+    async def _audit(self, net: Net, address: str) -> None:
+        opts = self.options
+        open_ports = await sweep_host(net, address, opts.ports, opts.connect_timeout)
+        self.stats.addresses += 1
+        if not open_ports:
+            return
+        self.stats.hosts_up += 1
+        self.stats.open_ports += len(open_ports)
+        observations: list[Observation] = []
+        with contextlib.suppress(TimeoutError):
+            observations = await asyncio.wait_for(
+                probe_host(net, address, open_ports, thorough=opts.thorough,
+                           stats=self.stats), opts.host_timeout)
+        device = identify(address, observations)
+        device.ports = open_ports
+        device.site = opts.site
+        device.findings = assess(device, self.policies)
+        self._save(device, observations)
+
+    def _save(self, device: Device, observations: list[Observation]) -> None:
+        self.store.save_host(self.scan_id, device, observations)
+        self.stats.devices += 1 if device.device_type not in (None, "other") else 0
+        self.stats.findings += len(device.findings)
+
+    async def run(self, after: str | None = None, skip: set[str] | None = None) -> Stats:
+        opts = self.options
+        budget = Budget(max_sockets=opts.max_sockets, rate=opts.rate)
+        net = Net(scope=self.scope, budget=budget, connect_timeout=opts.connect_timeout,
+                  read_timeout=opts.probe_timeout)
+        skip = skip or set()
+        in_flight: set[asyncio.Task[None]] = set()
+        limit = max(16, budget.max_sockets // 2)
+        started = time.monotonic()
+        last_save = started
+
+        failed: list[BaseException] = []
+
+        def done(task: asyncio.Task[None], slot: list[Any]) -> None:
+            in_flight.discard(task)
+            if task.cancelled():
+                return
+            exc = task.exception()
+            if exc is not None:
+                failed.append(exc)  # not finished: the cursor must not pass it
+            else:
+                self.cursor.finish(slot)
+
+        for address in self.scope.addresses(after=after):
+            if address in skip:
+                continue
+            while len(in_flight) >= limit:
+                await asyncio.wait(set(in_flight), return_when=asyncio.FIRST_COMPLETED)
+            if failed:
+                raise failed[0]
+            slot = self.cursor.start(address)
+            task = asyncio.create_task(self._audit(net, address))
+            task.add_done_callback(lambda t, s=slot: done(t, s))  # type: ignore[misc]
+            in_flight.add(task)
+            now = time.monotonic()
+            if now - last_save >= 1.0:
+                last_save = now
+                self._checkpoint(budget, started)
+        while in_flight:
+            await asyncio.wait(set(in_flight), timeout=1.0)
+            self._checkpoint(budget, started)
+        if failed:
+            raise failed[0]
+        self._checkpoint(budget, started)
+        return self.stats
+
+    def _checkpoint(self, budget: Budget, started: float) -> None:
+        self.stats.emfile_events = budget.emfile_events
+        self.stats.elapsed = time.monotonic() - started
+        self.store.set_cursor(self.scan_id, self.cursor.value)
+        if self.scope.refused:
+            self.store.add_refusals(self.scan_id, self.scope.refused)
+            self.scope.refused.clear()
+        if self.progress:
+            self.progress(self.stats)
+
+
+def new_scan(store: Store, targets: list[str], excludes: list[str],
+             options: ScanOptions) -> tuple[int, Scope]:
+    scope = Scope(targets, excludes)
+    policies = load_policies(options.policies)  # fail on a bad policy before scanning
+    del policies
+    scan_id = store.create_scan(
+        targets=targets, excludes=excludes, resolved=scope.resolved, ports=options.ports,
+        options={k: v for k, v in asdict(options).items()
+                 if k not in ("ports", "policies", "site")},
+        policies=options.policies, knowledge=kb_versions(), tool_version=__version__,
+        site=options.site)
+    return scan_id, scope
+
+
+def resume_point(store: Store, scan_id: int) -> tuple[Scope, ScanOptions, str | None, set[str]]:
+    scan = store.scan(scan_id)
+    scope = Scope(scan["targets"], scan["excludes"], resolved=scan["resolved"])
+    options = ScanOptions(ports=list(scan["ports"]), policies=list(scan["policies"]),
+                          site=scan["site"], **scan["options"])
+    return scope, options, scan["cursor"], store.done_addresses(scan_id)
+
+
+async def execute(store: Store, scan_id: int, scope: Scope, options: ScanOptions,
+                  progress: ProgressFn | None = None, after: str | None = None,
+                  skip: set[str] | None = None) -> Stats:
+    runner = ScanRunner(store, scan_id, scope, options, load_policies(options.policies),
+                        progress)
+    stats = await runner.run(after=after, skip=skip)
+    store.finish_scan(scan_id, asdict(stats))
+    return stats

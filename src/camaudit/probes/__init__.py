@@ -1,0 +1,41 @@
+"""Protocol probes: one module per protocol, each a sans-IO parser plus a small transport.
+
+A probe asks a device one or a few questions through ``netio`` (which enforces
+the scope gate, the shared budget and the time/byte bounds) and turns the
+reply into :class:`camaudit.model.Observation` records. A probe decides
+nothing about makers: that is ``identify``'s job. Passive ingest (pcap, nmap
+XML) emits observations with the same probe names and field names, so one set
+of fingerprint rules serves both.
+
+Field vocabulary (the contract between probes/ingest and identify rules;
+absent fields are simply missing, strings are as the device sent them):
+
+=============  =================================================================
+probe          fields
+=============  =================================================================
+http           path, status (int), server, title, realm, auth_scheme, location,
+               content_type, headers (list of "Name: value"), body (first 4 KiB,
+               text), favicon_md5, favicon_mmh3, tls (bool), redirect_refused
+isapi          model, firmware, firmware_build, serial, mac, device_type,
+               manufacturer, device_name  (Hikvision /ISAPI/System/deviceInfo)
+dahua-cgi      device_type, serial, hardware, firmware  (magicBox.cgi key=value)
+dahua-rpc2     realm, encryption, random  (RPC2_Login challenge)
+vapix          brand, model, product_type, firmware, serial  (Axis param.cgi)
+tls            subject, issuer, san (list), serial, not_before, not_after,
+               fingerprint_sha256, self_signed (bool)
+rtsp           status (int), server, realm, auth_scheme, public (list)
+onvif          manufacturer, model, firmware, serial, hardware_id, scopes (list),
+               xaddrs (list), action
+wsd            types (list), scopes (list), xaddrs (list)  (WS-Discovery ProbeMatch)
+upnp           server, location, st, friendly_name, manufacturer, model_name,
+               model_number, model_description, serial
+hik-sdk        reply_hex (first 64 bytes), recognised (bool), error_code
+dvrip          reply_hex, recognised (bool), device_type, serial
+xmeye          reply_hex, recognised (bool), model, firmware, serial, ret (int)
+banner         service (ftp|telnet|ssh|other), banner
+mac            mac, oui_vendor
+inventory      make, model, firmware, location, label  (a person's claim)
+=============  =================================================================
+
+See :mod:`camaudit.probes.base` for the interface and the registry.
+"""

@@ -1,0 +1,247 @@
+"""The inventory and its history, on SQLite by default or any SQLAlchemy URL.
+
+A scan is written host by host, each host in its own transaction, so a
+``kill -9`` loses at most the hosts in flight; ``--resume`` then skips every
+address below the saved cursor and every host already saved.
+SQLAlchemy errors become :class:`StoreError` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from camaudit.errors import StoreError, UsageError
+from camaudit.model import Device, Evidence, Finding, Observation, utcnow
+from camaudit.store import schema as t
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def database_url(db: str) -> str:
+    """A bare path means a SQLite file; anything with '://' is an SQLAlchemy URL."""
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).expanduser()}"
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)  # SQLite drops the zone
+    return value
+
+
+class Store:
+    """One database: open (and migrate) once, then read and write scans."""
+
+    def __init__(self, db: str) -> None:
+        self.url = database_url(db)
+        try:
+            self.engine: Engine = sa.create_engine(self.url)
+            if self.engine.dialect.name == "sqlite":
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            with self.engine.begin() as conn:
+                cfg = Config()
+                cfg.set_main_option("script_location", str(MIGRATIONS))
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"cannot open the database {db!r}: {_reason(exc)}") from exc
+
+    @contextlib.contextmanager
+    def _tx(self, what: str) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error while {what}: {_reason(exc)}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- scans -------------------------------------------------------------
+    def create_scan(self, *, targets: list[str], excludes: list[str],
+                    resolved: dict[str, list[str]], ports: list[int],
+                    options: dict[str, Any], policies: list[str],
+                    knowledge: dict[str, str], tool_version: str,
+                    kind: str = "scan", site: str | None = None) -> int:
+        with self._tx("creating the scan") as conn:
+            res = conn.execute(t.scans.insert().values(
+                kind=kind, status="running", started=utcnow(), targets=targets,
+                excludes=excludes, resolved=resolved, ports=ports, options=options,
+                policies=policies, knowledge=knowledge, tool_version=tool_version,
+                site=site))
+            return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+    def scan(self, scan_id: int) -> dict[str, Any]:
+        with self._tx("reading the scan") as conn:
+            row = conn.execute(sa.select(t.scans).where(t.scans.c.id == scan_id)).mappings().first()
+        if row is None:
+            raise UsageError(f"no scan {scan_id} in {self.url}")
+        out = dict(row)
+        out["started"] = _utc(out["started"])
+        out["finished"] = _utc(out["finished"])
+        return out
+
+    def scans(self) -> list[dict[str, Any]]:
+        with self._tx("listing scans") as conn:
+            rows = conn.execute(sa.select(t.scans).order_by(t.scans.c.id)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def resolve_scan_id(self, spec: str | int) -> int:
+        """'last' means the latest scan; otherwise a numeric id that must exist."""
+        if isinstance(spec, str) and spec.strip().lower() in ("last", "latest"):
+            with self._tx("finding the last scan") as conn:
+                last = conn.execute(sa.select(sa.func.max(t.scans.c.id))).scalar()
+            if last is None:
+                raise UsageError(f"there are no scans in {self.url} yet")
+            return int(last)
+        try:
+            scan_id = int(spec)
+        except ValueError as exc:
+            raise UsageError(f"scan id must be a number or 'last', not {spec!r}") from exc
+        self.scan(scan_id)
+        return scan_id
+
+    def set_cursor(self, scan_id: int, cursor: str | None) -> None:
+        with self._tx("saving progress") as conn:
+            conn.execute(t.scans.update().where(t.scans.c.id == scan_id).values(cursor=cursor))
+
+    def finish_scan(self, scan_id: int, stats: dict[str, Any]) -> None:
+        with self._tx("finishing the scan") as conn:
+            conn.execute(t.scans.update().where(t.scans.c.id == scan_id).values(
+                status="done", finished=utcnow(), stats=stats))
+
+    def reopen_scan(self, scan_id: int) -> None:
+        with self._tx("resuming the scan") as conn:
+            conn.execute(t.scans.update().where(t.scans.c.id == scan_id).values(
+                status="running", finished=None))
+
+    def add_refusals(self, scan_id: int, refused: Iterable[tuple[str, str]]) -> None:
+        rows = [{"scan_id": scan_id, "address": a[:255], "reason": r} for a, r in refused]
+        if rows:
+            with self._tx("recording out-of-scope addresses") as conn:
+                conn.execute(t.refusals.insert(), rows)
+
+    def refusals(self, scan_id: int) -> list[tuple[str, str]]:
+        with self._tx("reading refusals") as conn:
+            rows = conn.execute(sa.select(t.refusals.c.address, t.refusals.c.reason)
+                                .where(t.refusals.c.scan_id == scan_id)).all()
+        return [(r[0], r[1]) for r in rows]
+
+    # -- hosts -------------------------------------------------------------
+    def done_addresses(self, scan_id: int) -> set[str]:
+        with self._tx("reading finished hosts") as conn:
+            return set(conn.execute(sa.select(t.hosts.c.address)
+                                    .where(t.hosts.c.scan_id == scan_id)).scalars())
+
+    def save_host(self, scan_id: int, device: Device,
+                  observations: list[Observation]) -> None:
+        """Write one finished host with its ports, evidence, device and findings atomically."""
+        with self._tx(f"saving host {device.address}") as conn:
+            host_id = conn.execute(t.hosts.insert().values(
+                scan_id=scan_id, address=device.address, mac=device.mac,
+                done_at=utcnow())).inserted_primary_key[0]  # type: ignore[index]
+            if device.ports:
+                conn.execute(t.ports.insert(), [
+                    {"host_id": host_id, "port": p, "proto": "tcp", "state": "open"}
+                    for p in sorted(device.ports)])
+            if observations:
+                conn.execute(t.observations.insert(), [
+                    {"scan_id": scan_id, "host_id": host_id, "address": o.address,
+                     "port": o.port, "probe": o.probe, "source": o.source,
+                     "fields": o.fields, "raw": o.raw, "raw_size": o.raw_size,
+                     "sha256": o.sha256, "time": o.time} for o in observations])
+            device_id = conn.execute(t.devices.insert().values(
+                scan_id=scan_id, host_id=host_id, address=device.address,
+                device_type=device.device_type, brand=device.brand,
+                manufacturer=device.manufacturer, model=device.model,
+                firmware=device.firmware, serial=device.serial, mac=device.mac,
+                confidence=device.confidence, site=device.site, hostname=device.hostname,
+                ports=sorted(device.ports),
+                evidence=[e.to_json() for e in device.evidence],
+                conflicts=list(device.conflicts))).inserted_primary_key[0]  # type: ignore[index]
+            if device.findings:
+                conn.execute(t.findings.insert(), [
+                    {"scan_id": scan_id, "device_id": device_id, "finding_id": f.id,
+                     "kind": f.kind, "severity": f.severity, "status": f.status,
+                     "title": f.title, "source": f.source, "regime": f.regime,
+                     "detail": f.detail, "evidence": list(f.evidence),
+                     "accepted_reason": f.accepted_reason} for f in device.findings])
+
+    # -- reading back ------------------------------------------------------
+    def devices(self, scan_id: int, address: str | None = None) -> list[Device]:
+        query = sa.select(t.devices).where(t.devices.c.scan_id == scan_id)
+        if address is not None:
+            query = query.where(t.devices.c.address == address)
+        with self._tx("reading devices") as conn:
+            rows = conn.execute(query.order_by(t.devices.c.id)).mappings().all()
+            frows = conn.execute(sa.select(t.findings).where(
+                t.findings.c.scan_id == scan_id).order_by(t.findings.c.id)).mappings().all()
+        by_device: dict[int, list[Finding]] = {}
+        for f in frows:
+            by_device.setdefault(f["device_id"], []).append(Finding(
+                id=f["finding_id"], kind=f["kind"], severity=f["severity"],
+                title=f["title"], source=f["source"], status=f["status"],
+                detail=f["detail"], evidence=list(f["evidence"]), regime=f["regime"],
+                accepted_reason=f["accepted_reason"]))
+        devices = [Device(
+            address=r["address"], ports=list(r["ports"]), mac=r["mac"],
+            device_type=r["device_type"], brand=r["brand"], manufacturer=r["manufacturer"],
+            model=r["model"], firmware=r["firmware"], serial=r["serial"],
+            confidence=r["confidence"], site=r["site"], hostname=r["hostname"],
+            evidence=[Evidence(**e) for e in r["evidence"]], conflicts=list(r["conflicts"]),
+            findings=by_device.get(r["id"], [])) for r in rows]
+        devices.sort(key=lambda d: _address_key(d.address))
+        return devices
+
+    def observations(self, scan_id: int, address: str | None = None) -> Iterator[Observation]:
+        query = sa.select(t.observations).where(t.observations.c.scan_id == scan_id)
+        if address is not None:
+            query = query.where(t.observations.c.address == address)
+        with self._tx("reading observations") as conn:
+            for r in conn.execute(query.order_by(t.observations.c.id)).mappings():
+                yield Observation(address=r["address"], port=r["port"], probe=r["probe"],
+                                  fields=dict(r["fields"]), raw=bytes(r["raw"]),
+                                  time=_utc(r["time"]) or utcnow(), source=r["source"],
+                                  raw_size=r["raw_size"])
+
+    def document(self, scan_id: int) -> dict[str, Any]:
+        """The scan as a camaudit/1 document (the stable output contract)."""
+        from camaudit.output import build_document
+
+        scan = self.scan(scan_id)
+        return build_document(scan, self.devices(scan_id), self.refusals(scan_id))
+
+
+def _address_key(address: str) -> tuple[int, int]:
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return (9, 0)
+    return (ip.version, int(ip))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,135 @@
+"""Database tables: scans, hosts, ports, observations, devices, findings, refusals.
+
+Plain SQLAlchemy Core tables (the scanner writes thousands of rows per
+minute; Core inserts keep that cheap). Alembic migrations in
+``store/migrations`` create and evolve them; this module is the reference
+they are written against. Types are portable so that PostgreSQL needs only a
+different URL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+scans = Table(
+    "scans", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False, default="scan"),  # scan | ingest
+    Column("status", String(16), nullable=False),  # running | done
+    Column("started", DateTime(timezone=True), nullable=False),
+    Column("finished", DateTime(timezone=True)),
+    Column("targets", JSON, nullable=False),
+    Column("excludes", JSON, nullable=False),
+    Column("resolved", JSON, nullable=False),  # host name -> addresses, fixed at start
+    Column("ports", JSON, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("policies", JSON, nullable=False),
+    Column("knowledge", JSON, nullable=False),
+    Column("tool_version", String(32), nullable=False),
+    Column("site", String(200)),
+    Column("cursor", String(64)),  # every address <= cursor is finished
+    Column("stats", JSON),
+)
+
+hosts = Table(
+    "hosts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scan_id", Integer, ForeignKey("scans.id", ondelete="CASCADE"), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("mac", String(32)),
+    Column("done_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("scan_id", "address", name="uq_hosts_scan_address"),
+)
+
+ports = Table(
+    "ports", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("host_id", Integer, ForeignKey("hosts.id", ondelete="CASCADE"), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("proto", String(8), nullable=False, default="tcp"),
+    Column("state", String(16), nullable=False, default="open"),
+    Index("ix_ports_host", "host_id"),
+)
+
+observations = Table(
+    "observations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scan_id", Integer, ForeignKey("scans.id", ondelete="CASCADE"), nullable=False),
+    Column("host_id", Integer, ForeignKey("hosts.id", ondelete="CASCADE"), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("port", Integer),
+    Column("probe", String(32), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("raw_size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Index("ix_observations_host", "host_id"),
+    Index("ix_observations_scan", "scan_id"),
+)
+
+devices = Table(
+    "devices", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scan_id", Integer, ForeignKey("scans.id", ondelete="CASCADE"), nullable=False),
+    Column("host_id", Integer, ForeignKey("hosts.id", ondelete="CASCADE"), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("device_type", String(16)),
+    Column("brand", Text),
+    Column("manufacturer", Text),
+    Column("model", Text),
+    Column("firmware", Text),
+    Column("serial", Text),
+    Column("mac", String(32)),
+    Column("confidence", Float, nullable=False),
+    Column("site", String(200)),
+    Column("hostname", Text),
+    Column("ports", JSON, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("conflicts", JSON, nullable=False),
+    Index("ix_devices_scan", "scan_id"),
+    UniqueConstraint("host_id", name="uq_devices_host"),
+)
+
+findings = Table(
+    "findings", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scan_id", Integer, ForeignKey("scans.id", ondelete="CASCADE"), nullable=False),
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    Column("finding_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("regime", String(64)),
+    Column("detail", Text, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("accepted_reason", Text),
+    Index("ix_findings_device", "device_id"),
+)
+
+refusals = Table(
+    "refusals", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scan_id", Integer, ForeignKey("scans.id", ondelete="CASCADE"), nullable=False),
+    Column("address", String(255), nullable=False),
+    Column("reason", Text, nullable=False),
+)

@@ -1,0 +1,81 @@
+"""The sweep finds exactly the open ports of real loopback listeners, within its limits."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+
+from camaudit.cliutil import run_async
+from camaudit.netio import Budget, Net
+from camaudit.scope import Scope
+from camaudit.sweep import parse_ports, sweep_host
+from listeners import Listeners
+
+OPEN = {("127.66.5.1", 18080), ("127.66.5.1", 18554), ("127.66.5.2", 18000)}
+PORTS = [18000, 18080, 18554, 18999]
+
+
+def test_sweep_reports_exactly_the_open_ports() -> None:
+    async def sweep_all() -> dict[str, list[int]]:
+        net = Net(scope=Scope(["127.66.5.0/29"]), budget=Budget(max_sockets=64))
+        return {a: await sweep_host(net, a, PORTS, 1.0)
+                for a in ("127.66.5.1", "127.66.5.2", "127.66.5.3")}
+
+    with Listeners(OPEN):
+        found = run_async(sweep_all())
+    assert found == {"127.66.5.1": [18080, 18554], "127.66.5.2": [18000], "127.66.5.3": []}
+
+
+def test_sweep_never_touches_an_address_outside_scope() -> None:
+    async def sweep_outside() -> list[int]:
+        net = Net(scope=Scope(["127.66.5.2"]), budget=Budget())
+        try:
+            return await sweep_host(net, "127.66.5.1", PORTS, 1.0)
+        except Exception as exc:
+            return [type(exc).__name__]  # type: ignore[list-item]
+
+    with Listeners(OPEN) as listeners:
+        result = run_async(sweep_outside())
+        assert listeners.accepted["127.66.5.1"] == 0
+    assert result == ["OutOfScope"]
+
+
+def test_budget_stays_below_the_descriptor_limit() -> None:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    budget = Budget(max_sockets=10**9)
+    assert budget.max_sockets < max(soft, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+
+
+def test_parse_ports() -> None:
+    assert parse_ports("80, 443,8000-8002,80") == [80, 443, 8000, 8001, 8002]
+
+
+def _limited(limit: int) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+
+def test_low_fd_limit_ends_in_one_clear_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    proc = subprocess.run(
+        [sys.executable, "-m", "camaudit", "-q", "scan", "127.66.5.0/28", "--db",
+         str(tmp_path / "a.db")], capture_output=True, text=True, timeout=60,
+        preexec_fn=lambda: _limited(40), env={**os.environ, "CI": "1"})
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "file-descriptor limit" in lines[0]
+
+
+def test_small_fd_limit_still_scans(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with Listeners(OPEN):
+        proc = subprocess.run(
+            [sys.executable, "-m", "camaudit", "-q", "scan", "127.66.5.0/29", "--ports",
+             ",".join(map(str, PORTS)), "--db", str(tmp_path / "b.db"), "--json",
+             str(tmp_path / "b.json")], capture_output=True, text=True, timeout=120,
+            preexec_fn=lambda: _limited(100), env={**os.environ, "CI": "1"})
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    doc = json.loads((tmp_path / "b.json").read_text())
+    assert {d["address"]: d["ports"] for d in doc["devices"]} == {
+        "127.66.5.1": [18080, 18554], "127.66.5.2": [18000]}
