@@ -13,13 +13,15 @@ $(BIN)/camaudit: pyproject.toml
 	@touch $@
 
 # Debian packages some features use: Chromium (PDF report, browser test), nmap
-# (benchmarks, ingest tests), tcpdump (pcap ingest tests). Installed when root.
+# (benchmarks, ingest tests), tcpdump (pcap ingest tests), tshark (pcap ingest
+# benchmark). Installed when root.
 sysdeps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=""; \
 	  command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
 	  command -v nmap >/dev/null || missing="$$missing nmap"; \
 	  command -v tcpdump >/dev/null || missing="$$missing tcpdump"; \
+	  command -v tshark >/dev/null || missing="$$missing tshark"; \
 	  if [ -n "$$missing" ]; then \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

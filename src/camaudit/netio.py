@@ -16,6 +16,7 @@ connections per second) and (3) bound time and bytes. Library errors become
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import errno
 import resource
@@ -72,6 +73,35 @@ def raise_fd_limit() -> int:
     return soft
 
 
+class _Limiter:
+    """A FIFO counting limiter with O(1) release (asyncio.Semaphore in 3.11 rescans waiters)."""
+
+    def __init__(self, limit: int) -> None:
+        self.free = limit
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def acquire(self) -> None:
+        if self.free > 0 and not self._waiters:
+            self.free -= 1
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()  # we were handed a slot while being cancelled
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)  # hand the slot straight to the next waiter
+                return
+        self.free += 1
+
+
 @dataclass
 class Budget:
     """Sockets in flight and connection attempts per second, shared by sweep and probes."""
@@ -80,7 +110,7 @@ class Budget:
     rate: float = 0.0  # attempts per second; 0 = unlimited
     emfile_events: int = 0
     attempts: int = 0
-    _sem: asyncio.Semaphore = field(init=False, repr=False)
+    _limiter: _Limiter = field(init=False, repr=False)
     _next_slot: float = field(default=0.0, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -91,23 +121,32 @@ class Budget:
                 f"the file-descriptor limit is {limit}: too low to scan; raise it "
                 f"(ulimit -n 1024 or more)")
         self.max_sockets = max(1, min(self.max_sockets, usable))
-        self._sem = asyncio.Semaphore(self.max_sockets)
+        self._limiter = _Limiter(self.max_sockets)
 
-    async def _pace(self) -> None:
-        if self.rate <= 0:
-            return
-        now = time.monotonic()
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + 1.0 / self.rate
-        if slot > now:
-            await asyncio.sleep(slot - now)
+    async def acquire(self) -> None:
+        await self._limiter.acquire()
+        self.attempts += 1
+        if self.rate > 0:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + 1.0 / self.rate
+            if slot > now:
+                try:
+                    await asyncio.sleep(slot - now)
+                except BaseException:
+                    self._limiter.release()
+                    raise
+
+    def release(self) -> None:
+        self._limiter.release()
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        async with self._sem:
-            await self._pace()
-            self.attempts += 1
+        await self.acquire()
+        try:
             yield
+        finally:
+            self.release()
 
 
 @dataclass
@@ -257,35 +296,78 @@ async def _connect(address: str, port: int, tls: bool,
     return await asyncio.open_connection(address, port, limit=256 * 1024)
 
 
-async def tcp_port_open(net: Net, address: str, port: int, timeout: float) -> bool:
-    """One sweep attempt: True if the port accepted a connection.
+_IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY)
 
-    Bypasses StreamReader setup for speed; still passes the gate and the budget.
-    Retries once after a pause when the process runs out of file descriptors.
+
+async def tcp_ports_open(net: Net, address: str, ports: list[int], timeout: float) -> list[int]:
+    """The sweep's hot path: which of `ports` accept a TCP connection on `address`.
+
+    Each attempt is a bare non-blocking socket whose connect() is tried
+    synchronously first — on a LAN or loopback a refusal or an accept is often
+    known at once, with no future, timer or task. Only attempts still in
+    progress wait on the event loop, concurrently, up to `timeout`. Sockets are
+    closed with RST. Running out of file descriptors pauses, retries and is
+    counted, never fatal.
     """
     _gate(net, address, "sweep")
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    loop = asyncio.get_running_loop()
+    budget = net.budget
+    found: list[int] = []
+    pending: list[tuple[int, socket.socket]] = []
+    try:
+        for port in ports:
+            sock = await _new_socket(budget, family)
+            if sock is None:
+                continue
+            rc = sock.connect_ex((address, port))
+            if rc in _IN_PROGRESS:
+                pending.append((port, sock))
+                continue
+            sock.close()
+            budget.release()
+            if rc == 0:
+                found.append(port)
+        if pending:
+            results = await asyncio.gather(*(_await_connect(s, timeout) for _, s in pending))
+            found.extend(p for (p, _), ok in zip(pending, results, strict=True) if ok)
+    finally:
+        for _, sock in pending:
+            sock.close()
+            budget.release()
+    return sorted(found)
+
+
+async def _new_socket(budget: Budget, family: int) -> socket.socket | None:
     for attempt in range(3):
-        async with net.budget.slot():
-            try:
-                sock = socket.socket(family, socket.SOCK_STREAM)
-            except OSError as exc:
-                if exc.errno in (errno.EMFILE, errno.ENFILE):
-                    net.budget.emfile_events += 1
-                    await asyncio.sleep(0.05 * (attempt + 1))
-                    continue
+        await budget.acquire()
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as exc:
+            budget.release()
+            if exc.errno not in (errno.EMFILE, errno.ENFILE):
                 raise
-            try:
-                sock.setblocking(False)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-                await asyncio.wait_for(loop.sock_connect(sock, (address, port)), timeout)
-                return True
-            except (TimeoutError, OSError):
-                return False
-            finally:
-                sock.close()
-    return False
+            budget.emfile_events += 1
+            await asyncio.sleep(0.05 * (attempt + 1))
+            continue
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        return sock
+    return None
+
+
+async def _await_connect(sock: socket.socket, timeout: float) -> bool:
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    fd = sock.fileno()
+    loop.add_writer(fd, lambda: done.done() or done.set_result(None))
+    try:
+        async with asyncio.timeout(timeout):
+            await done
+    except TimeoutError:
+        return False
+    finally:
+        loop.remove_writer(fd)
+    return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
 
 
 async def udp_exchange(net: Net, address: str, port: int, payload: bytes, *,

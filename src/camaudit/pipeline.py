@@ -76,6 +76,16 @@ class Cursor:
             self.value = self._pending.popleft()[0]
 
 
+def conclude(address: str, observations: list[Observation], ports: list[int],
+             policies: PolicySet, site: str | None = None) -> Device:
+    """Identify and assess one host from its evidence (shared by scans and passive ingest)."""
+    device = identify(address, observations)
+    device.ports = sorted(set(ports) | set(device.ports))
+    device.site = site
+    device.findings = assess(device, policies)
+    return device
+
+
 async def probe_host(net: Net, address: str, open_ports: list[int], *,
                      thorough: bool, stats: Stats) -> list[Observation]:
     """Run every probe that fits the open ports; a failing probe costs only itself."""
@@ -120,10 +130,7 @@ class ScanRunner:
             observations = await asyncio.wait_for(
                 probe_host(net, address, open_ports, thorough=opts.thorough,
                            stats=self.stats), opts.host_timeout)
-        device = identify(address, observations)
-        device.ports = open_ports
-        device.site = opts.site
-        device.findings = assess(device, self.policies)
+        device = conclude(address, observations, open_ports, self.policies, opts.site)
         self._save(device, observations)
 
     def _save(self, device: Device, observations: list[Observation]) -> None:
@@ -138,7 +145,8 @@ class ScanRunner:
                   read_timeout=opts.probe_timeout)
         skip = skip or set()
         in_flight: set[asyncio.Task[None]] = set()
-        limit = max(16, budget.max_sockets // 2)
+        # enough hosts in flight to keep every socket busy, few enough that they rarely queue
+        limit = max(16, 2 * budget.max_sockets // max(1, len(opts.ports)))
         started = time.monotonic()
         last_save = started
 

@@ -214,18 +214,21 @@ class Scope:
 
     def allows(self, address: str) -> bool:
         """True if `address` is inside the scope. Everything else is never contacted."""
-        try:
-            ip = ipaddress.ip_address(address.split("%")[0].strip("[]"))
-        except ValueError:
-            return False
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        key = (ip.version, int(ip))
+        try:  # fast path: the sweep asks this for every connection
+            key = (4, int.from_bytes(socket.inet_pton(socket.AF_INET, address), "big"))
+        except (OSError, TypeError):
+            try:
+                ip = ipaddress.ip_address(address.split("%")[0].strip("[]"))
+            except ValueError:
+                return False
+            if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+                ip = ip.ipv4_mapped
+            key = (ip.version, int(ip))
         pos = bisect.bisect_right(self._keys, key) - 1
         if pos < 0:
             return False
         iv = self.intervals[pos]
-        return iv.version == ip.version and iv.first <= int(ip) <= iv.last
+        return iv.version == key[0] and iv.first <= key[1] <= iv.last
 
     def refuse(self, address: str, reason: str) -> None:
         """Record an address we were pointed at but did not contact."""

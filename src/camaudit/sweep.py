@@ -7,10 +7,8 @@ closed port or an empty address costs one refused connect.
 
 from __future__ import annotations
 
-import asyncio
-
 from camaudit.errors import UsageError
-from camaudit.netio import Net, tcp_port_open
+from camaudit.netio import Net, tcp_ports_open
 
 #: Ports where surveillance equipment answers: web UI (80/81/88/443/8080/8081/8443),
 #: RTSP (554/8554), Hikvision SDK (8000), Dahua DVRIP (37777), XMeye (34567),
@@ -44,5 +42,4 @@ def parse_ports(spec: str) -> list[int]:
 
 async def sweep_host(net: Net, address: str, ports: list[int], timeout: float) -> list[int]:
     """The open TCP ports of one address, in ascending order."""
-    results = await asyncio.gather(*(tcp_port_open(net, address, p, timeout) for p in ports))
-    return [p for p, is_open in zip(ports, results, strict=True) if is_open]
+    return await tcp_ports_open(net, address, ports, timeout)

@@ -15,27 +15,35 @@ probe          fields
 =============  =================================================================
 http           path, status (int), server, title, realm, auth_scheme, location,
                content_type, headers (list of "Name: value"), body (first 4 KiB,
-               text), favicon_md5, favicon_mmh3, tls (bool), redirect_refused
+               text), favicon_md5, favicon_mmh3, tls (bool), redirect_refused,
+               error (why the reply is incomplete or not HTTP)
 isapi          model, firmware, firmware_build, serial, mac, device_type,
                manufacturer, device_name  (Hikvision /ISAPI/System/deviceInfo)
-dahua-cgi      device_type, serial, hardware, firmware  (magicBox.cgi key=value)
-dahua-rpc2     realm, encryption, random  (RPC2_Login challenge)
+dahua-cgi      device_type, serial, hardware, firmware, firmware_build,
+               update_serial  (magicBox.cgi key=value)
+dahua-rpc2     realm, encryption, random, mac  (RPC2_Login challenge)
 vapix          brand, model, product_type, firmware, serial  (Axis param.cgi)
 tls            subject, issuer, san (list), serial, not_before, not_after,
-               fingerprint_sha256, self_signed (bool)
-rtsp           status (int), server, realm, auth_scheme, public (list)
+               fingerprint_sha256, self_signed (bool), error (unreadable cert)
+rtsp           method, status (int), server, realm, auth_scheme, public (list),
+               content_type
 onvif          manufacturer, model, firmware, serial, hardware_id, scopes (list),
-               xaddrs (list), action
-wsd            types (list), scopes (list), xaddrs (list)  (WS-Discovery ProbeMatch)
-upnp           server, location, st, friendly_name, manufacturer, model_name,
-               model_number, model_description, serial
+               xaddrs (list), action, status (int), fault, device_time,
+               authenticated (bool)
+wsd            types (list), scopes (list), xaddrs (list), endpoint,
+               xaddrs_refused (list)  (WS-Discovery ProbeMatch)
+upnp           server, location, st, usn, location_refused, friendly_name,
+               manufacturer, model_name, model_number, model_description,
+               serial, udn
 hik-sdk        reply_hex (first 64 bytes), recognised (bool), error_code
-dvrip          reply_hex, recognised (bool), device_type, serial
-xmeye          reply_hex, recognised (bool), model, firmware, serial, ret (int)
+dvrip          reply_hex, recognised (bool), realm, device_type, serial
+xmeye          reply_hex, recognised (bool), model, firmware, serial, ret (int),
+               build_time
 banner         service (ftp|telnet|ssh|other), banner
 mac            mac, oui_vendor
 inventory      make, model, firmware, location, label  (a person's claim)
 =============  =================================================================
 
-See :mod:`camaudit.probes.base` for the interface and the registry.
+See :mod:`camaudit.probes.base` for the interface and
+:mod:`camaudit.probes.registry` for the list of probes and which run where.
 """

@@ -1,0 +1,272 @@
+"""assess(device, policies) -> findings. Pure: reads the device, never changes it.
+
+Rules, in the order they run (each finding cites its source; no source, no finding):
+
+restriction    ``device.manufacturer`` is a maker a selected regime (or a policy ban)
+               names -> the regime id; the detail says who made it and, when the
+               brand differs, how the brand sells it ("via OEM", with the oem.yaml
+               source). The brand alone never triggers a restriction.
+unknown-maker  a camera/recorder/encoder whose manufacturer is unknown. If its brand
+               is reported to sell hardware of a restricted or banned maker, the
+               finding is ``possible`` and high ("confirm the maker"); otherwise it is
+               open and medium ("cannot rule out covered equipment").
+vulnerability  a record of vulns.yaml for the device's maker (manufacturer, or a brand
+               that is itself a maker) whose model and firmware ranges match:
+               ``kev:CVE`` (critical) when the CVE is in the KEV catalogue in use, else
+               ``cve:CVE`` (CVSS >= 9 high, >= 7 medium, lower low, unknown medium).
+               Firmware not read or not comparable -> ``possible``.
+analytics      the device's model is a product reported to infer ethnicity, race or
+               skin colour -> ``analytics:<id>`` (high), citing the report, EU AI Act
+               Art. 5(1)(g) and GDPR Art. 9; a model family match is ``possible``.
+
+Then the policy's severity overrides, and its allow-list: an active entry marks
+the finding ``accepted`` (it stays in the report); an expired one leaves it open
+and says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Literal
+
+from camaudit.assess.policy import PolicySet
+from camaudit.errors import UsageError
+from camaudit.knowledge import KnowledgeBase, makers
+from camaudit.knowledge.kev import KEV_URL
+from camaudit.knowledge.restrictions import Regime
+from camaudit.knowledge.vulns import match
+from camaudit.model import SEVERITIES, Device, Finding
+
+#: Device types for which an unknown maker is itself a finding (CONTRACTS.md).
+_MAKER_EXPECTED = ("camera", "recorder", "encoder")
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+def _evidence(device: Device, fields: Iterable[str]) -> list[str]:
+    """The device's evidence lines for these fields: ``rule -> sha256:... (says)``."""
+    prefixes = tuple(f"{f}=" for f in fields)
+    return [f"{e.rule} -> {e.observation} ({e.says})" for e in device.evidence
+            if e.says.startswith(prefixes)]
+
+
+def _who(device: Device, maker_name: str, mid: str) -> str:
+    """'manufacturer Hikvision, sold as Annke (via OEM: ...)' for the finding detail."""
+    brand = device.brand
+    if not brand or makers.maker_id(brand) == mid:
+        return f"manufacturer {maker_name}"
+    links = [link for link in makers.oem_links(brand) if link.maker_id == mid]
+    if not links:
+        return (f"manufacturer {maker_name}, sold as {brand} (via OEM: the device's own "
+                f"evidence names the maker; camaudit's OEM data has no {brand} entry)")
+    link = links[0]
+    confirmed = "confirmed" if link.confirmed else "unconfirmed"
+    return (f"manufacturer {maker_name}, sold as {brand} (via OEM: {link.relation}, "
+            f"{confirmed}, source {link.source})")
+
+
+def _restriction(device: Device, regime: Regime, maker_name: str, mid: str,
+                 sensitive: bool) -> Finding:
+    severity = regime.severity
+    extra = ""
+    if regime.id == "uk-sensitive-sites-2022":
+        if sensitive:
+            severity, extra = "high", f" Site {device.site!r} is marked sensitive by the policy."
+        else:
+            extra = " Applies on sensitive sites: mark them in a policy (sensitive_sites)."
+    if regime.note:
+        extra += f" Note: {' '.join(regime.note.split())}."
+    return Finding(
+        id=regime.id, kind="restriction", severity=severity,  # type: ignore[arg-type]
+        title=f"{maker_name} equipment under {regime.name}",
+        source=regime.source, regime=regime.id,
+        detail=(f"{_who(device, maker_name, mid)}. {regime.jurisdiction} {regime.kind}, "
+                f"effective {regime.effective}. Scope: {regime.scope}{extra}"),
+        evidence=_evidence(device, ("manufacturer", "brand")))
+
+
+def _restricted_makers(policies: PolicySet, kb: KnowledgeBase) -> dict[str, list[str]]:
+    """maker id (or normalised banned name) -> the regimes/bans naming it."""
+    out: dict[str, list[str]] = {}
+    for rid in sorted(policies.regimes, key=lambda r: (-_RANK[kb.regimes[r].severity], r)):
+        for mid in kb.regimes[rid].makers:
+            out.setdefault(mid, []).append(rid)
+    for ban in policies.bans:
+        out.setdefault(ban.key, []).append(f"{ban.policy} ban")
+    return out
+
+
+def _unknown_maker(device: Device, policies: PolicySet, kb: KnowledgeBase) -> Finding:
+    restricted = _restricted_makers(policies, kb)
+    evidence = _evidence(device, ("brand", "device_type", "model"))
+    brand = device.brand
+    own = makers.maker_id(brand)
+    if brand and own in restricted:
+        name = makers.canonical(brand)
+        first = restricted[own][0]
+        return Finding(
+            id="unknown-maker", kind="unknown-maker", severity="high", status="possible",
+            title=f"Maker not confirmed; brand {brand} is {name}'s own name",
+            source=kb.regimes[first].source if first in kb.regimes else "camaudit makers.yaml",
+            regime=None, evidence=evidence,
+            detail=(f"brand {brand} is a {name} name ({name} is named by "
+                    f"{', '.join(restricted[own])}) but no evidence confirmed the maker; "
+                    "confirm the maker"))
+    for link in makers.oem_links(brand):
+        key = link.maker_id
+        if key in restricted:
+            confirmed = "confirmed" if link.confirmed else "unconfirmed"
+            return Finding(
+                id="unknown-maker", kind="unknown-maker", severity="high", status="possible",
+                title=f"Maker not confirmed; brand {brand} is sold with {link.maker} hardware",
+                source=link.source, regime=None, evidence=evidence,
+                detail=(f"brand {brand} is sold with {link.maker} hardware per {link.source} "
+                        f"({link.relation}, {confirmed}; at least some products, not "
+                        f"necessarily this one); {link.maker} is named by "
+                        f"{', '.join(restricted[key])}. "
+                        "Confirm the maker"))
+    what = f"brand {brand}" if brand else "no brand"
+    return Finding(
+        id="unknown-maker", kind="unknown-maker", severity="medium",
+        title=f"{(device.device_type or 'device').capitalize()} of unknown maker: "
+              "cannot rule out covered equipment",
+        source="https://www.acquisition.gov/far/52.204-25", regime=None, evidence=evidence,
+        detail=(f"{what}; the maker could not be determined from what the device said, so "
+                "equipment of a restricted maker (e.g. FAR 52.204-25 covered equipment, sold "
+                "under many OEM labels) cannot be ruled out"))
+
+
+def _vulnerabilities(device: Device, policies: PolicySet, kb: KnowledgeBase,
+                     ids: list[str]) -> list[Finding]:
+    records = {r.cve: r for mid in dict.fromkeys(ids) for r in kb.vulns_by_maker.get(mid, [])}
+    out = []
+    for record in records.values():
+        entry = kb.kev.get(record.cve)
+        if (entry and not policies.kev) or (not entry and not policies.cve):
+            continue
+        found = match(record, device.model, device.device_type, device.firmware)
+        if found is None:
+            continue
+        if entry:
+            fid, severity, regime = f"kev:{record.cve}", "critical", "kev"
+            kev_text = (f" Listed in CISA KEV (catalogue {kb.kev.version}, added "
+                        f"{entry.date_added}; {KEV_URL}); required action: "
+                        f"{entry.required_action}")
+        else:
+            fid, regime, kev_text = f"cve:{record.cve}", "cve", ""
+            score = record.cvss
+            severity = ("medium" if score is None else "high" if score >= 9
+                        else "medium" if score >= 7 else "low")
+        status: Literal["open", "possible"] = (
+            "open" if found.outcome == "affected" else "possible")
+        lead = ("" if status == "open" else
+                "possibly affected — firmware not read. " if not device.firmware else
+                "possibly affected. ")
+        out.append(Finding(
+            id=fid, kind="vulnerability", severity=severity,  # type: ignore[arg-type]
+            status=status, title=f"{record.cve}: {record.title}", source=record.source,
+            regime=regime, evidence=_evidence(device, ("manufacturer", "model", "firmware")),
+            detail=(f"{lead}{device.model or 'model not read'}, {found.why}.{kev_text} "
+                    f"Source says: {record.note}").strip()))
+    return out
+
+
+def _analytics(device: Device, kb: KnowledgeBase, ids: list[str]) -> list[Finding]:
+    if not device.model:
+        return []
+    out: dict[str, Finding] = {}
+    ai_act = kb.legal.get("eu-ai-act-art5-1g", "")
+    gdpr = kb.legal.get("gdpr-art9", "")
+    for product in kb.analytics:
+        if product.maker not in ids or not product.pattern.search(device.model):
+            continue
+        fid = f"analytics:{product.id}"
+        if fid in out and out[fid].status == "open":
+            continue
+        status = "possible" if product.family else "open"
+        out[fid] = Finding(
+            id=fid, kind="analytics", severity="high", status=status,  # type: ignore[arg-type]
+            title=f"{device.model} is reported to offer ethnicity/race analytics",
+            source=product.source, regime="eu-ai-act",
+            evidence=_evidence(device, ("manufacturer", "model")),
+            detail=(f"{product.model}: {product.capability} (reported {product.reported}, "
+                    f"{product.source}"
+                    + (f"; the report names a model family, {device.model} is in it"
+                       if product.family else "")
+                    + f"). EU AI Act Art. 5(1)(g) prohibits such biometric categorisation "
+                    f"from 2025-02-02 ({ai_act}); GDPR Art. 9 restricts processing that "
+                    f"reveals racial or ethnic origin ({gdpr})."))
+    return list(out.values())
+
+
+def _override(finding: Finding, policies: PolicySet) -> None:
+    table = policies.severity
+    for key in (finding.id, finding.id.split(":", 1)[0], finding.kind):
+        if key in table:
+            finding.severity = table[key]  # type: ignore[assignment]
+            return
+
+
+def _allow(device: Device, finding: Finding, policies: PolicySet, today: date) -> None:
+    mac = device.mac.lower() if device.mac else None
+    for entry in policies.allow:
+        if not ((entry.address and entry.address == device.address)
+                or (entry.mac and entry.mac == mac)
+                or (entry.serial and entry.serial == device.serial)):
+            continue
+        if not entry.covers_finding(finding.id):
+            continue
+        by = f", approved by {entry.approved_by}" if entry.approved_by else ""
+        if today <= entry.expires:
+            finding.status = "accepted"
+            finding.accepted_reason = (f"{entry.reason} (allowed until {entry.expires}{by}; "
+                                       f"{entry.origin})")
+            return
+        finding.detail += (f" Allow-list entry expired on {entry.expires} "
+                           f"({entry.reason}{by}; {entry.origin}).")
+
+
+def assess(device: Device, policies: PolicySet, *, today: date | None = None) -> list[Finding]:
+    """The findings for one device under `policies`, most severe first."""
+    kb = policies.knowledge
+    today = today or date.today()
+    findings: list[Finding] = []
+    mid = makers.maker_id(device.manufacturer)
+    brand_mid = makers.maker_id(device.brand)
+    if mid:
+        name = makers.canonical(device.manufacturer) or device.manufacturer or mid
+        sensitive = device.site is not None and device.site in policies.sensitive_sites
+        for rid in sorted(policies.regimes):
+            regime = kb.regimes[rid]
+            if mid in regime.makers and regime.covers(device.device_type):
+                findings.append(_restriction(device, regime, name, mid, sensitive))
+    if device.manufacturer:
+        key = mid or makers.norm(device.manufacturer)
+        for ban in policies.bans:
+            if ban.key == key:
+                findings.append(Finding(
+                    id=ban.id, kind="restriction", severity=ban.severity,  # type: ignore[arg-type]
+                    title=f"{ban.maker} equipment is banned by policy {ban.policy}",
+                    source=ban.source, regime=ban.policy,
+                    detail=f"{_who(device, ban.maker, mid or key)}. Reason: {ban.reason}",
+                    evidence=_evidence(device, ("manufacturer", "brand"))))
+    elif policies.unknown_maker and device.device_type in _MAKER_EXPECTED:
+        findings.append(_unknown_maker(device, policies, kb))
+    ids = [x for x in (mid, brand_mid) if x]
+    if ids and (policies.kev or policies.cve):
+        findings.extend(_vulnerabilities(device, policies, kb, ids))
+    if ids and policies.analytics:
+        findings.extend(_analytics(device, kb, ids))
+    for finding in findings:
+        _override(finding, policies)
+        _allow(device, finding, policies, today)
+    findings.sort(key=lambda f: (-_RANK[f.severity], f.id))
+    return findings
+
+
+def exceeds(findings: Iterable[Finding], fail_on: str) -> bool:
+    """True if an open or possible finding is at least `fail_on` severe (for --fail-on)."""
+    if fail_on not in _RANK:
+        raise UsageError(f"--fail-on must be one of {', '.join(SEVERITIES[1:])}, not {fail_on!r}")
+    floor = _RANK[fail_on]
+    return any(f.status != "accepted" and _RANK[f.severity] >= floor for f in findings)

@@ -1,0 +1,17 @@
+"""Identification: from what devices say on the wire to what each host is, with evidence.
+
+    observations --match (rules/*.yaml)--> rule hits --fuse--> Device (+ evidence, conflicts)
+
+- ``rules``     fingerprint rules as data, one YAML file per signal kind, each with its
+                public source, date checked and examples (``rules/README.md``)
+- ``match``     runs the compiled rules over one observation (indexed by probe and field)
+- ``fusion``    weighs hits per field (noisy-OR), nulls what is below the threshold,
+                keeps conflicts; a brand only hints at its maker (``oem``)
+- ``engine``    :func:`identify` - the pipeline's entry point, pure and fast
+- ``explain``   :func:`explain` - why each field has its value, or stayed null
+"""
+
+from camaudit.identify.engine import identify
+from camaudit.identify.explain import explain
+
+__all__ = ["explain", "identify"]

@@ -1,0 +1,164 @@
+"""Fusion: weigh every rule hit on a host into one device, field by field.
+
+For each device field, hits vote for candidate values. A candidate's score
+combines its distinct rules by noisy-OR, ``1 - prod(1 - w)``: independent
+signals add up (several weak hints can make a class), one rule seen on many
+ports counts once (its highest weight). The best candidate wins if it
+reaches :data:`THRESHOLD`; otherwise the field stays null: a wrong maker is
+worse than none. Substantial runners-up are kept as conflicts, never dropped.
+
+A brand shown on a device only *hints* at its maker through the OEM table
+(:mod:`oem`), at a weight below the threshold: it can confirm a maker that
+protocol telltales established, never establish one alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from camaudit.identify.match import Hit
+from camaudit.identify.normalise import MAKERS, same_value
+from camaudit.identify.oem import maker_hints
+from camaudit.identify.rules import SAYABLE
+
+#: A field is set only when its best value scores at least this.
+THRESHOLD = 0.6
+#: A losing value scoring at least this is reported as a conflict.
+CONFLICT_MIN = 0.3
+#: Maker hint when the brand shown is a maker's own name (e.g. "Hikvision" in a title).
+OWN_NAME_HINT = 0.45
+
+OEM_HINT_RULE = "oem-brand-hint"
+
+
+@dataclass
+class Support:
+    """One rule's vote for a value: the weight and the hit it came from."""
+
+    rule: str
+    weight: float
+    hit: Hit | None  # None for the OEM brand hint, which is not a rule hit
+    note: str = ""
+
+
+@dataclass
+class Candidate:
+    key: str
+    value: str
+    support: dict[str, Support] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        miss = 1.0
+        for s in self.support.values():
+            miss *= 1.0 - s.weight
+        return 1.0 - miss
+
+    def add(self, support: Support, value: str) -> None:
+        old = self.support.get(support.rule)
+        if old is None or support.weight > old.weight:
+            self.support[support.rule] = support
+        if len(value) > len(self.value):  # firmware: the fuller spelling wins
+            self.value = value
+
+
+@dataclass
+class FieldResult:
+    """The outcome for one device field: value (or None), score and every candidate."""
+
+    key: str
+    value: str | None
+    score: float
+    candidates: list[Candidate]
+
+    @property
+    def winner(self) -> Candidate | None:
+        return self.candidates[0] if self.value is not None else None
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+def _vote(table: dict[str, list[Candidate]], key: str, value: str, support: Support) -> None:
+    cands = table.setdefault(key, [])
+    for cand in cands:
+        if same_value(key, cand.value, value):
+            cand.add(support, value)
+            return
+    cand = Candidate(key, value)
+    cand.add(support, value)
+    cands.append(cand)
+
+
+def _rank(cands: list[Candidate]) -> list[Candidate]:
+    return sorted(cands, key=lambda c: (-c.score, -max(s.weight for s in c.support.values()),
+                                        c.value.casefold()))
+
+
+def _decide(key: str, cands: list[Candidate]) -> FieldResult:
+    ranked = _rank(cands)
+    if ranked and ranked[0].score >= THRESHOLD:
+        return FieldResult(key, ranked[0].value, ranked[0].score, ranked)
+    return FieldResult(key, None, ranked[0].score if ranked else 0.0, ranked)
+
+
+def _brand_hints(table: dict[str, list[Candidate]], brand: FieldResult) -> None:
+    """Add the maker hints of the chosen brand to the manufacturer candidates."""
+    winner = brand.winner
+    if winner is None:
+        return
+    hit = next((s.hit for s in winner.support.values() if s.hit is not None), None)
+    own = next((m for m in MAKERS if m.casefold() == winner.value.casefold()), None)
+    hints = ((own, OWN_NAME_HINT, f"brand shown is the maker's own name {own!r}"),) \
+        if own else maker_hints(winner.value)
+    for maker, weight, why in hints:
+        _vote(table, "manufacturer", maker, Support(OEM_HINT_RULE, weight, hit, why))
+
+
+def fuse(hits: Iterable[Hit]) -> dict[str, FieldResult]:
+    """Per device field, the decided value and all candidates, from rule hits."""
+    table: dict[str, list[Candidate]] = {}
+    for hit in hits:
+        for key, value in hit.says.items():
+            _vote(table, key, value, Support(hit.rule.id, hit.weight(key), hit))
+    results = {key: _decide(key, table.get(key, [])) for key in SAYABLE if key != "manufacturer"}
+    _brand_hints(table, results["brand"])
+    results["manufacturer"] = _decide("manufacturer", table.get("manufacturer", []))
+    return results
+
+
+def confidence(results: dict[str, FieldResult]) -> float:
+    """How sure we are of what the host is: its class, and its maker unless it is 'other'.
+
+    The mean of the device_type and manufacturer scores (an unset field
+    contributes its best sub-threshold score); for a decoy ('other') the
+    maker does not matter, so the class score alone.
+    """
+    kind = results["device_type"]
+    if kind.value == "other":
+        return round(kind.score, 4)
+    return round((kind.score + results["manufacturer"].score) / 2.0, 4)
+
+
+def conflicts(results: dict[str, FieldResult]) -> list[str]:
+    """Human lines for runners-up worth knowing and for sub-threshold OEM hints."""
+    lines: list[str] = []
+    for key in SAYABLE:
+        res = results[key]
+        for cand in res.candidates[1 if res.value is not None else 0:]:
+            only_hint = set(cand.support) == {OEM_HINT_RULE}
+            if only_hint:
+                why = cand.support[OEM_HINT_RULE].note
+                lines.append(f"{key}: {cand.value} not set ({why}; score {cand.score:.2f} "
+                             f"< {THRESHOLD}; no protocol telltale of that maker)")
+            elif cand.score >= CONFLICT_MIN and res.value is not None:
+                rules = ", ".join(sorted(cand.support))
+                lines.append(f"{key}: {res.value} ({res.score:.2f}) chosen over {cand.value} "
+                             f"({cand.score:.2f}: {rules})")
+            elif cand.score >= CONFLICT_MIN and res.value is None:
+                rules = ", ".join(sorted(cand.support))
+                lines.append(f"{key}: left null; {cand.value} scored {cand.score:.2f} < "
+                             f"{THRESHOLD} ({rules})")
+    return lines

@@ -1,0 +1,129 @@
+"""Matcher: run the rules over one observation and say what each hit claims.
+
+Pure and cheap: regexes are compiled once by :mod:`rules`, an observation is
+only tested against the rules indexed under its (probe, field) pairs, and
+every value is capped before matching so that a hostile device cannot make
+identification slow. List fields (ONVIF scopes, HTTP headers, TLS SANs) are
+matched item by item.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from camaudit.identify.normalise import normalise
+from camaudit.identify.rules import RAW_FIELD, RAW_TEXT_CAP, Rule, RuleSet
+from camaudit.model import Observation
+
+#: Longest field value a rule looks at (bodies are 4 KiB by contract; headroom).
+VALUE_CAP = 8 * 1024
+_TEMPLATE = re.compile(r"\{(\w+|f:\w+)\}")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One rule matching one value of one observation."""
+
+    rule: Rule
+    observation: Observation
+    field: str  # the field whose value matched
+    value: str  # the (capped) value that matched
+    says: dict[str, str]  # device field -> normalised value
+
+    def weight(self, device_field: str) -> float:
+        return self.rule.weights.get(device_field, 0.0)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return value[:VALUE_CAP].decode("utf-8", "replace")
+    return str(value)[:VALUE_CAP]
+
+
+def field_values(fields: dict[str, Any], name: str, raw: bytes = b"") -> list[str]:
+    """The text values of field `name` (items of a list field; [] when absent)."""
+    if name == RAW_FIELD:
+        return [raw[:RAW_TEXT_CAP].decode("utf-8", "replace")] if raw else []
+    value = fields.get(name)
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [_text(v) for v in value[:256] if v is not None]
+    return [_text(value)]
+
+
+def _fill(template: str, match: re.Match[str], fields: dict[str, Any]) -> str:
+    def one(ref: re.Match[str]) -> str:
+        key = ref.group(1)
+        if key.startswith("f:"):
+            values = field_values(fields, key[2:])
+            return values[0] if values else ""
+        group = match.group(int(key)) if key.isdigit() else match.group(key)
+        return group or ""
+
+    return _TEMPLATE.sub(one, template)
+
+
+def _context(value: str, found: re.Match[str], room: int = 40) -> str:
+    """The matched part of a long value with a little context, for evidence lines."""
+    if len(value) <= 2 * room + 40:
+        return value
+    start, end = max(0, found.start() - room), min(len(value), found.end() + room)
+    return ("…" if start else "") + value[start:end] + ("…" if end < len(value) else "")
+
+
+def _conditions_hold(rule: Rule, fields: dict[str, Any], raw: bytes) -> bool:
+    for name in rule.absent:
+        if any(v.strip() for v in field_values(fields, name, raw)):
+            return False
+    for name, regex in rule.also:
+        if not any(regex.search(v) for v in field_values(fields, name, raw)):
+            return False
+    return True
+
+
+def match_fields(rule: Rule, fields: dict[str, Any], raw: bytes = b"") -> tuple[
+        str, str, dict[str, str]] | None:
+    """(field, value, says) of the first value `rule` matches in `fields`, or None.
+
+    A hit whose every said value is empty after normalisation (an empty
+    capture group) is no hit: it would say nothing.
+    """
+    if not _conditions_hold(rule, fields, raw):
+        return None
+    for name in rule.fields:
+        for value in field_values(fields, name, raw):
+            found = rule.regex.search(value)
+            if found is None:
+                continue
+            says = {}
+            for key, template in rule.says.items():
+                filled = normalise(key, _fill(template, found, fields))
+                if filled:
+                    says[key] = filled
+            if says:
+                return name, _context(value, found), says
+    return None
+
+
+def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
+    """Every rule hit on `obs` (one hit per rule at most)."""
+    fields = obs.fields if isinstance(obs.fields, dict) else {}
+    names = list(fields)
+    if obs.raw:
+        names.append(RAW_FIELD)
+    hits: list[Hit] = []
+    tried: set[str] = set()
+    for name in names:
+        for rule in ruleset.index.get((obs.probe, name), ()):
+            if rule.id in tried:
+                continue
+            tried.add(rule.id)
+            found = match_fields(rule, fields, obs.raw)
+            if found is not None:
+                hits.append(Hit(rule, obs, found[0], found[1], found[2]))
+    return hits

@@ -1,0 +1,98 @@
+"""Normal forms of device values, so that evidence from different probes agrees.
+
+Models keep the vendor's spelling (only whitespace is tidied), firmware keeps
+the vendor's version text ("V5.7.14 build 231028"), MACs become lower-case
+colon form, makers take their docs/CONTRACTS.md spelling, brands the spelling
+of the OEM table, and vendor class words ("IPCamera", "NVR") become camaudit
+classes. Placeholders a device sends when it does not know ("Unknown", "N/A",
+a serial of zeros) are not values: they normalise to "".
+"""
+
+from __future__ import annotations
+
+import re
+
+from camaudit.identify.oem import brand_links
+from camaudit.model import DEVICE_TYPES
+
+_SPACE = re.compile(r"\s+")
+_HEX = re.compile(r"[0-9a-fA-F]")
+_PLACEHOLDERS = frozenset({"unknown", "n/a", "na", "none", "null", "-", "default", "0x0"})
+
+#: Canonical maker names (docs/CONTRACTS.md).
+MAKERS: tuple[str, ...] = (
+    "Hikvision", "Dahua", "Xiongmai", "Uniview", "TVT", "Tiandy", "Axis", "Hanwha Vision",
+    "Bosch", "Reolink", "Ubiquiti", "Milesight", "Mobotix", "TP-Link", "Vivotek", "i-PRO",
+    "Huawei", "Amcrest", "GeoVision", "NUUO", "D-Link", "QNAP", "Synology", "HP", "Brother",
+    "Cisco", "Yealink", "Polycom", "MikroTik", "Netgear", "Edimax", "PTZOptics",
+)
+_MAKER_BY_KEY = {m.casefold(): m for m in MAKERS}
+
+#: Vendor class words (as devices report them) -> camaudit device_type.
+#: Sources: ISAPI deviceType IPCamera/NVR/DVR (maciej-or/hikvision_next fixtures),
+#: Reolink GetDevInfo type IPC (reolinkapipy), Axis ProdType (Kane610/axis).
+CLASS_WORDS: dict[str, str] = {
+    "ipcamera": "camera", "ip camera": "camera", "ipc": "camera", "ipdome": "camera",
+    "network camera": "camera", "ptz dome network camera": "camera",
+    "thermal network camera": "camera",
+    "nvr": "recorder", "dvr": "recorder", "xvr": "recorder",
+    "video encoder": "encoder", "network video encoder": "encoder", "video decoder": "encoder",
+}
+
+
+def mac(value: str) -> str:
+    """'AC-CC-8E-1A-90-9D' / 'accc8e1a909d' -> 'ac:cc:8e:1a:90:9d'; '' if not a MAC."""
+    digits = "".join(_HEX.findall(value))
+    stripped = re.sub(r"[\s:.\-]", "", value)
+    if len(digits) != 12 or len(stripped) != 12 or digits == "0" * 12:
+        return ""
+    low = digits.lower()
+    return ":".join(low[i:i + 2] for i in range(0, 12, 2))
+
+
+def device_type(value: str) -> str:
+    if value in DEVICE_TYPES:
+        return value
+    return CLASS_WORDS.get(value.casefold(), "")
+
+
+def brand(value: str) -> str:
+    """A maker's own name in its canonical spelling; an OEM brand as the OEM table spells it."""
+    key = value.casefold()
+    if key in _MAKER_BY_KEY:
+        return _MAKER_BY_KEY[key]
+    for link in brand_links():
+        for alias in link.aliases:
+            if alias.casefold() == key:
+                return alias
+    return value
+
+
+def normalise(key: str, value: str) -> str:
+    """Normal form of a value for device field `key` ('' when it is no value)."""
+    text = _SPACE.sub(" ", value).strip(" ,;")
+    if text.casefold() in _PLACEHOLDERS:
+        return ""
+    if key == "mac":
+        return mac(text)
+    if key == "device_type":
+        return device_type(text)
+    if key == "manufacturer":
+        return _MAKER_BY_KEY.get(text.casefold(), "")
+    if key == "brand":
+        return brand(text)
+    if key == "serial" and set(text) <= {"0"}:
+        return ""
+    return text
+
+
+def same_value(key: str, a: str, b: str) -> bool:
+    """Whether two normalised values of field `key` name the same thing.
+
+    Firmware strings agree when one is the other plus more words
+    ("V5.7.14" and "V5.7.14 build 231028").
+    """
+    if key == "firmware":
+        shorter, longer = sorted((a.casefold(), b.casefold()), key=len)
+        return longer == shorter or longer.startswith(shorter + " ")
+    return a.casefold() == b.casefold()

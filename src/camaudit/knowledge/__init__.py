@@ -1,0 +1,22 @@
+"""Knowledge: who makes what, which laws name them, which firmware is exploited.
+
+Data files ship in ``knowledge/data/`` (each record with its public source and
+the date it was checked) and work offline; ``camaudit update --from FILE|URL``
+refreshes the KEV catalogue into the user data directory (``paths.py``).
+
+    makers.py        canonical maker names, legal names, brand -> maker OEM links
+    versions.py      vendor firmware strings -> comparable versions (sans-IO)
+    kev.py           the CISA KEV catalogue: parse, check, newest of shipped/updated
+    vulns.py         affected models/firmware per CVE (vulns.yaml) and the matcher
+    restrictions.py  restriction regimes and reported ethnicity-analytics products
+    base.py          everything loaded once: ``knowledge()``, ``kb_versions()``
+    update.py        fetch + check + store a feed for ``camaudit update``
+    yamlio.py        YAML with line numbers; errors as ``file:line: what``
+"""
+
+from __future__ import annotations
+
+from camaudit.knowledge import makers
+from camaudit.knowledge.base import KnowledgeBase, kb_versions, knowledge, reload
+
+__all__ = ["KnowledgeBase", "kb_versions", "knowledge", "makers", "reload"]

@@ -1,0 +1,225 @@
+"""Vendor HTTP endpoints that name a device's maker, model and firmware, sans-IO.
+
+These endpoints reveal the real maker behind an OEM label: a Lorex recorder
+still answers Dahua's ``magicBox.cgi``, an Annke camera Hikvision's ISAPI.
+Each parser takes a response body and returns observation fields, raising
+only :class:`camaudit.errors.ParseError` (a 404 page, an HTML login page, an
+error document or garbage is a ParseError, never a half-filled result).
+:data:`REQUESTS` lists what the HTTP probe asks, in order; the probe decides
+when (see :mod:`camaudit.probes.http`).
+
+Sources (all checked 2026-11-25):
+
+- Hikvision ISAPI ``GET /ISAPI/System/deviceInfo``: ``<DeviceInfo>`` in the
+  ``http://www.hikvision.com/ver20/XMLSchema`` namespace (cameras) or
+  ``http://www.isapi.org/ver20/XMLSchema`` (newer NVRs); maciej-or/hikvision_next
+  ``tests/fixtures/ISAPI/System.deviceInfo/{ipc,ipc1,nvr}.xml`` at commit
+  b1dc1b9477aba092602cca66f8a2d81e066210a3 (copies in shared/fixtures).
+- Dahua CGI ``GET /cgi-bin/magicBox.cgi?action=getSystemInfo`` and
+  ``action=getSoftwareVersion``: ``key=value`` lines; rroller/dahua
+  ``custom_components/dahua/client.py`` at c2b8b41c98856af457721f2523bd6a2f37588b15.
+  Lorex (Dahua OEM) recorders answer ``deviceType=31`` with the Dahua model in
+  ``updateSerial`` (rroller/dahua ``custom_components/dahua/__init__.py``, same commit).
+- Dahua ``POST /RPC2_Login`` first step of ``global.login`` with an empty
+  password: the device answers ``result:false`` with a challenge whose
+  ``params`` hold ``realm`` (``Login to <serial>``), ``random``, ``encryption``
+  and often ``mac``; request per rroller/dahua ``custom_components/dahua/rpc2.py``
+  at 03fbd423eeb9c146bd333f58b72dce2c2461e927 (``login``, "login1"); reply
+  example in Clivebi/nvtscript ``2019/qsee/gb_qsee_ip_camera_default_credentials.sc``
+  at 069735f859ac3db450fa1483227e17aa1b1331a0 (Greenbone). No password is
+  sent and the login is never completed.
+- Axis VAPIX ``GET /axis-cgi/param.cgi?action=list&group=root.Brand`` and
+  ``group=root.Properties``: ``root.Group.Param=value`` lines (Axis VAPIX
+  "Parameter management", https://developer.axis.com/vapix/network-video/parameter-management);
+  samples in Kane610/axis ``tests/parameters/test_brand.py`` and
+  ``test_properties.py`` at de855ed4edf0c4796d2eb5f3e46cc2e79b348069.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from camaudit.errors import ParseError
+from camaudit.model import FieldValue
+from camaudit.probes import xmlsafe
+
+#: Largest vendor reply body parsed (real ones are well under 4 KiB).
+MAX_BODY = 64 * 1024
+#: Longest value kept per field.
+MAX_VALUE = 256
+#: Most key=value lines read from a CGI reply.
+MAX_LINES = 2000
+
+Parser = Callable[[bytes], dict[str, FieldValue]]
+
+
+def _value(text: str) -> str:
+    return text.replace("\0", "").strip()[:MAX_VALUE]
+
+
+def _check_size(body: bytes, what: str) -> None:
+    if not body.strip():
+        raise ParseError(f"{what}: empty body", 0)
+    if len(body) > MAX_BODY:
+        raise ParseError(f"{what}: body of {len(body)} bytes exceeds {MAX_BODY}", MAX_BODY)
+
+
+# --- Hikvision ISAPI -------------------------------------------------------------------
+
+_ISAPI_FIELDS = {
+    "model": "model",
+    "firmwareVersion": "firmware",
+    "firmwareReleasedDate": "firmware_build",
+    "serialNumber": "serial",
+    "macAddress": "mac",
+    "deviceType": "device_type",
+    "manufacturer": "manufacturer",
+    "deviceName": "device_name",
+}
+
+
+def parse_isapi_device_info(body: bytes) -> dict[str, FieldValue]:
+    """``isapi`` fields from a ``<DeviceInfo>`` document (any namespace)."""
+    _check_size(body, "isapi")
+    root = xmlsafe.parse_xml(body, what="isapi deviceInfo", max_bytes=MAX_BODY)
+    if xmlsafe.local(root.tag) != "DeviceInfo":
+        raise ParseError(f"isapi: root element is {xmlsafe.local(root.tag)[:40]!r}, "
+                         "not DeviceInfo", 0)
+    fields: dict[str, FieldValue] = {}
+    for tag, name in _ISAPI_FIELDS.items():
+        text = xmlsafe.child_text(root, tag)
+        if text:
+            fields[name] = _value(text)
+    if not fields:
+        raise ParseError("isapi: DeviceInfo without any known element", 0)
+    return fields
+
+
+# --- key=value CGI replies (Dahua magicBox, Axis param.cgi) ----------------------------
+
+def _key_values(body: bytes, what: str, encoding: str) -> list[tuple[str, str]]:
+    _check_size(body, what)
+    text = body.decode(encoding, "replace")
+    pairs: list[tuple[str, str]] = []
+    for line in text.splitlines()[:MAX_LINES]:
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if sep and key and all(c.isalnum() or c in "._[]" for c in key):
+            pairs.append((key, value))
+    return pairs
+
+
+_MAGICBOX_FIELDS = {
+    "deviceType": "device_type",
+    "type": "device_type",  # action=getDeviceType
+    "serialNumber": "serial",
+    "hardwareVersion": "hardware",
+    "updateSerial": "update_serial",
+}
+
+
+def parse_magicbox(body: bytes) -> dict[str, FieldValue]:
+    """``dahua-cgi`` fields from a magicBox.cgi ``key=value`` reply."""
+    fields: dict[str, FieldValue] = {}
+    for key, value in _key_values(body, "dahua-cgi", "utf-8"):
+        if key == "version":  # "2.800.0000016.0.R,build:2020-06-05"
+            firmware, _, build = value.partition(",build:")
+            fields.setdefault("firmware", _value(firmware))
+            if build.strip():
+                fields.setdefault("firmware_build", _value(build))
+        elif key in _MAGICBOX_FIELDS:
+            fields.setdefault(_MAGICBOX_FIELDS[key], _value(value))
+    fields = {k: v for k, v in fields.items() if v}
+    if not fields:
+        raise ParseError("dahua-cgi: no magicBox keys in reply", 0)
+    return fields
+
+
+_VAPIX_FIELDS = {
+    "Brand.Brand": "brand",
+    "Brand.ProdNbr": "model",
+    "Brand.ProdType": "product_type",
+    "Properties.Firmware.Version": "firmware",
+    "Properties.System.SerialNumber": "serial",
+}
+
+
+def parse_vapix_params(body: bytes) -> dict[str, FieldValue]:
+    """``vapix`` fields from a param.cgi ``action=list`` reply (ISO-8859-1 text)."""
+    fields: dict[str, FieldValue] = {}
+    for key, value in _key_values(body, "vapix", "latin-1"):
+        name = _VAPIX_FIELDS.get(key.removeprefix("root."))
+        if name and _value(value):
+            fields.setdefault(name, _value(value))
+    if not fields:
+        raise ParseError("vapix: no Brand/Properties parameters in reply", 0)
+    return fields
+
+
+# --- Dahua RPC2 login challenge --------------------------------------------------------
+
+RPC2_LOGIN_BODY = json.dumps({
+    "method": "global.login",
+    "params": {"userName": "admin", "password": "", "clientType": "Web3.0",
+               "loginType": "Direct"},
+    "id": 1,
+}, separators=(",", ":")).encode()
+
+
+def parse_rpc2_login(body: bytes) -> dict[str, FieldValue]:
+    """``dahua-rpc2`` fields from the ``global.login`` challenge reply."""
+    _check_size(body, "dahua-rpc2")
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise ParseError(f"dahua-rpc2: not JSON ({type(exc).__name__})", 0) from exc
+    params = doc.get("params") if isinstance(doc, dict) else None
+    if not isinstance(params, dict):
+        raise ParseError("dahua-rpc2: reply without params object", 0)
+    fields: dict[str, FieldValue] = {}
+    for key in ("realm", "random", "encryption", "mac"):
+        value = params.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            text = _value(str(value))
+            if text:
+                fields[key] = text
+    if "realm" not in fields and "random" not in fields:
+        raise ParseError("dahua-rpc2: params without realm or random", 0)
+    return fields
+
+
+# --- what the HTTP probe asks ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class VendorRequest:
+    """One vendor endpoint: how to ask, which probe name its observation gets, how to read it."""
+
+    key: str
+    probe: str
+    method: str
+    path: str
+    parse: Parser
+    body: bytes = b""
+    content_type: str | None = None
+    after: str | None = None  # ask only if this earlier request was read successfully
+
+
+REQUESTS: tuple[VendorRequest, ...] = (
+    VendorRequest("isapi-deviceinfo", "isapi", "GET", "/ISAPI/System/deviceInfo",
+                  parse_isapi_device_info),
+    VendorRequest("dahua-systeminfo", "dahua-cgi", "GET",
+                  "/cgi-bin/magicBox.cgi?action=getSystemInfo", parse_magicbox),
+    VendorRequest("dahua-softwareversion", "dahua-cgi", "GET",
+                  "/cgi-bin/magicBox.cgi?action=getSoftwareVersion", parse_magicbox,
+                  after="dahua-systeminfo"),
+    VendorRequest("dahua-rpc2-login", "dahua-rpc2", "POST", "/RPC2_Login",
+                  parse_rpc2_login, body=RPC2_LOGIN_BODY,
+                  content_type="application/json"),
+    VendorRequest("vapix-brand", "vapix", "GET",
+                  "/axis-cgi/param.cgi?action=list&group=root.Brand", parse_vapix_params),
+    VendorRequest("vapix-properties", "vapix", "GET",
+                  "/axis-cgi/param.cgi?action=list&group=root.Properties",
+                  parse_vapix_params, after="vapix-brand"),
+)

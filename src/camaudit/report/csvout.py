@@ -1,0 +1,104 @@
+"""CSV: one file with a row per device, one beside it with a row per finding.
+
+Two files because a spreadsheet wants one shape per sheet; both carry the
+device address so they join. Text is UTF-8 with a byte-order mark, which
+Excel needs to read UTF-8. Device strings are untrusted, and a cell starting
+with ``=``, ``+``, ``-``, ``@`` or a tab is a formula to a spreadsheet ("CSV
+injection", OWASP), so such cells get a leading apostrophe; a cell that
+already starts with one gets another, which keeps :func:`read_csv` exact.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from camaudit.errors import UsageError
+from camaudit.report.document import Doc, active_findings, findings, worst_severity
+
+DEVICE_COLUMNS: tuple[str, ...] = (
+    "address", "site", "device_type", "brand", "manufacturer", "model", "firmware", "serial",
+    "mac", "hostname", "ports", "confidence", "worst_severity", "findings",
+)
+FINDING_COLUMNS: tuple[str, ...] = (
+    "address", "site", "manufacturer", "model", "finding", "kind", "severity", "status",
+    "regime", "title", "source", "detail", "accepted_reason", "evidence",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def neutralise(value: object) -> str:
+    """A cell value a spreadsheet will show as text; None (unknown) becomes empty."""
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def restore(cell: str) -> str:
+    """Undo :func:`neutralise` (empty stays empty; the reader knows which columns are nullable)."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
+def device_rows(doc: Doc) -> list[dict[str, str]]:
+    rows = []
+    for device in doc.get("devices") or []:
+        row: dict[str, Any] = {name: device.get(name) for name in DEVICE_COLUMNS}
+        row["ports"] = " ".join(str(p) for p in device.get("ports") or [])
+        row["confidence"] = device.get("confidence")
+        row["worst_severity"] = worst_severity(active_findings(device))
+        row["findings"] = " ".join(str(f.get("id")) for f in findings(device))
+        rows.append({k: neutralise(v) for k, v in row.items()})
+    return rows
+
+
+def finding_rows(doc: Doc) -> list[dict[str, str]]:
+    rows = []
+    for device in doc.get("devices") or []:
+        for finding in findings(device):
+            row: dict[str, Any] = {
+                "address": device.get("address"),
+                "site": device.get("site"),
+                "manufacturer": device.get("manufacturer"),
+                "model": device.get("model"),
+                "finding": finding.get("id"),
+                "evidence": "\n".join(str(e) for e in finding.get("evidence") or []),
+            }
+            for name in FINDING_COLUMNS:
+                row.setdefault(name, finding.get(name))
+            row["status"] = finding.get("status", "open")
+            rows.append({k: neutralise(v) for k, v in row.items()})
+    return rows
+
+
+def findings_path(devices_path: Path) -> Path:
+    """``audit.csv`` → ``audit-findings.csv``."""
+    return devices_path.with_name(f"{devices_path.stem}-findings{devices_path.suffix or '.csv'}")
+
+
+def _write(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -> None:
+    try:
+        with path.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+
+
+def write_csv(doc: Doc, path: Path) -> tuple[Path, Path]:
+    """Write the device CSV to `path` and the finding CSV beside it; return both paths."""
+    other = findings_path(path)
+    _write(path, DEVICE_COLUMNS, device_rows(doc))
+    _write(other, FINDING_COLUMNS, finding_rows(doc))
+    return path, other
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """Read a CSV written here back to its cell values (for checks and round trips)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return [{k: restore(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"{path}: cannot read as CSV: {exc}") from exc

@@ -1,0 +1,149 @@
+"""What a scan found, counted and grouped for the executive summary.
+
+The HTML report, the terminal and the PDF all start from the same
+:class:`Summary`, so the numbers a compliance officer quotes agree everywhere.
+Findings are grouped by regime (the finding ids of CONTRACTS.md); each group
+keeps the citations of its findings, because a finding without its source is
+not one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from camaudit.report.document import (
+    DeviceDoc,
+    Doc,
+    FindingDoc,
+    active_findings,
+    group_key,
+    has_kind,
+    is_kev,
+    is_oem,
+    iter_findings,
+    kind_rank,
+    severity_rank,
+    worst_severity,
+)
+
+#: Headings for the regime ids of CONTRACTS.md; the citation itself comes from each finding.
+GROUP_TITLES: dict[str, str] = {
+    "ndaa-889": "US NDAA FY2019 section 889 / FAR 52.204-25",
+    "fcc-covered-list": "FCC Covered List",
+    "fcc-22-84": "FCC 22-84: no new equipment authorisations",
+    "us-entity-list-2019": "US Entity List (2019 additions)",
+    "uk-sensitive-sites-2022": "UK direction on surveillance equipment at sensitive sites (2022)",
+    "au-defence-2023": "Australia: Defence removal of surveillance devices (2023)",
+    "eu-ai-act-art5-1g": "EU AI Act Art. 5(1)(g): ethnicity and race analytics",
+    "analytics": "Analytics that infer race or ethnicity",
+    "kev": "Known exploited vulnerabilities (CISA KEV)",
+    "cve": "Other published vulnerabilities (CVE)",
+    "unknown-maker": "Maker could not be determined",
+    "inventory-disagrees": "Inventory disagrees with the device",
+}
+
+#: Plain words per finding kind: what it means and what to do about it.
+KIND_ADVICE: dict[str, str] = {
+    "restriction": "The real maker of this equipment is named by a procurement, authorisation "
+    "or removal rule. Check whether the rule applies to your organisation and use, then plan "
+    "the replacement below.",
+    "analytics": "This equipment offers analytics publicly reported to infer race or ethnicity. "
+    "Such biometric categorisation is prohibited in the EU since 2 February 2025: make sure the "
+    "feature is not licensed or enabled, and record how you checked.",
+    "vulnerability": "The firmware found is affected by a published vulnerability. Update the "
+    "firmware or isolate the device; a KEV entry means attackers are known to exploit it.",
+    "unknown-maker": "camaudit could not tell who made this device. Inspect it physically or ask "
+    "the installer; an unknown maker may hide restricted equipment.",
+    "inventory": "Your inventory says one thing and the device another. Correct the inventory "
+    "or find out why the device differs.",
+}
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    """One finding on one device, with the device's position in the document."""
+
+    device_index: int
+    device: DeviceDoc
+    finding: FindingDoc
+
+
+@dataclass
+class Group:
+    """The findings of one regime, with every distinct citation they rest on."""
+
+    key: str
+    kind: str
+    rows: list[FindingRow] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return GROUP_TITLES.get(self.key, self.key)
+
+    @property
+    def advice(self) -> str:
+        return KIND_ADVICE.get(self.kind, "")
+
+    @property
+    def sources(self) -> list[str]:
+        return list(dict.fromkeys(str(r.finding.get("source", "")) for r in self.rows))
+
+    @property
+    def worst(self) -> str:
+        return worst_severity([r.finding for r in self.rows]) or "info"
+
+    @property
+    def device_count(self) -> int:
+        return len({r.device_index for r in self.rows})
+
+
+@dataclass
+class Summary:
+    """Counts for the executive summary; devices are counted once per category."""
+
+    devices: int
+    by_type: Counter[str]
+    by_maker: Counter[str]
+    restricted: int
+    analytics: int
+    vulnerable: int
+    kev: int
+    unknown_maker: int
+    white_label: int
+    groups: list[Group]
+
+    @property
+    def findings(self) -> int:
+        return sum(len(g.rows) for g in self.groups)
+
+
+def _device_has_kev(device: DeviceDoc) -> bool:
+    return any(is_kev(f) for f in active_findings(device) if f.get("kind") == "vulnerability")
+
+
+def summarise(doc: Doc) -> Summary:
+    """Count devices by class and maker, and group findings by regime, worst first."""
+    devices: list[DeviceDoc] = list(doc.get("devices") or [])
+    groups: dict[str, Group] = {}
+    for index, device, finding in iter_findings(doc):
+        key = group_key(finding)
+        group = groups.setdefault(key, Group(key, str(finding.get("kind"))))
+        group.rows.append(FindingRow(index, device, finding))
+    for group in groups.values():
+        group.rows.sort(key=lambda r: (-severity_rank(r.finding.get("severity")), r.device_index))
+    ordered = sorted(
+        groups.values(), key=lambda g: (kind_rank(g.kind), -severity_rank(g.worst), g.key)
+    )
+    return Summary(
+        devices=len(devices),
+        by_type=Counter(str(d.get("device_type") or "unknown") for d in devices),
+        by_maker=Counter(str(d.get("manufacturer") or "unknown") for d in devices),
+        restricted=sum(has_kind(d, "restriction") for d in devices),
+        analytics=sum(has_kind(d, "analytics") for d in devices),
+        vulnerable=sum(has_kind(d, "vulnerability") for d in devices),
+        kev=sum(_device_has_kev(d) for d in devices),
+        unknown_maker=sum(has_kind(d, "unknown-maker") for d in devices),
+        white_label=sum(is_oem(d) for d in devices),
+        groups=ordered,
+    )

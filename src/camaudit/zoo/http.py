@@ -1,0 +1,132 @@
+"""HTTP/1.x as the persona's web server speaks it: route table, real headers, 401s, 404s.
+
+A service (``proto: http`` or ``https``; TLS is added by the server) holds:
+
+    server_headers: [ordered header lines, templated; "{{length}}" marks where
+                     Content-Length goes, else it is appended]
+    auth: {challenge: "Digest realm=...", status_line, headers, body, origin}
+    not_found: {status_line, headers, body, origin}
+    routes: [{method, path, prefix, status_line, headers, body | body_hex | body_file,
+              auth (bool), no_length (bool), origin}]
+    onvif: {...}  (see camaudit.zoo.onvif), answered on POST to its path
+    keep_alive: false  (default: close after each response, as most cameras do)
+
+Routes match on method (``*`` for any; HEAD uses the GET route) and on the
+full target, then the path without the query, then prefix routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from camaudit.errors import ParseError
+from camaudit.zoo import auth, onvif
+from camaudit.zoo.render import Device, as_bytes, fill
+from camaudit.zoo.wire import Limits, parse_head, read_body, read_head
+
+_DEFAULT_404 = {"status_line": "HTTP/1.1 404 Not Found", "headers": ["Content-Type: text/html"],
+                "body": "<html><body>404 Not Found</body></html>"}
+
+
+@lru_cache(maxsize=256)
+def _body_file(name: str) -> bytes:
+    return (resources.files("camaudit.zoo") / "personas" / "files" / name).read_bytes()
+
+
+def body_of(item: Mapping[str, Any]) -> bytes:
+    """A route's body: inline text, hex, or a file under personas/files/."""
+    if "body_file" in item:
+        return _body_file(str(item["body_file"]))
+    return as_bytes(item)
+
+
+def build_response(item: Mapping[str, Any], service: Mapping[str, Any], device: Device,
+                   body: bytes | None = None, head_only: bool = False) -> bytes:
+    """Status line, the service's ordered headers, the route's headers, then the body."""
+    values = device.values()
+    payload = fill(body_of(item) if body is None else body, values)
+    length = str(len(payload)).encode()
+    extra = {b"length": length}
+    lines = [str(item.get("status_line", "HTTP/1.1 200 OK"))]
+    lines += [str(h) for h in service.get("server_headers", ()) or ()]
+    lines += [str(h) for h in item.get("headers", ()) or ()]
+    head = "\r\n".join(lines).encode("latin-1", "replace")
+    head = fill(head, values, extra)
+    if b"{{length}}" not in "\r\n".join(lines).encode("latin-1", "replace") and not item.get(
+            "no_length"):
+        head += b"\r\nContent-Length: " + length
+    return head + b"\r\n\r\n" + (b"" if head_only else payload)
+
+
+def _route(service: Mapping[str, Any], method: str, target: str) -> Mapping[str, Any] | None:
+    routes: list[Mapping[str, Any]] = list(service.get("routes", ()) or ())
+    path = target.split("?", 1)[0]
+    want = "GET" if method == "HEAD" else method
+
+    def ok(r: Mapping[str, Any]) -> bool:
+        return str(r.get("method", "GET")) in ("*", want)
+
+    for r in routes:
+        if ok(r) and not r.get("prefix") and r.get("path") == target:
+            return r
+    for r in routes:
+        if ok(r) and not r.get("prefix") and r.get("path") == path:
+            return r
+    for r in routes:
+        if ok(r) and r.get("prefix") and target.startswith(str(r.get("path"))):
+            return r
+    return None
+
+
+def respond(service: Mapping[str, Any], device: Device, method: str, target: str,
+            authorization: str | None, body: bytes) -> bytes:
+    """The full response bytes for one request (sans-IO: no socket here)."""
+    head_only = method == "HEAD"
+    route = _route(service, method, target)
+    ov = service.get("onvif")
+    if route is None and ov and method == "POST" and target.split("?")[0] == ov.get("path"):
+        status, reply = onvif.answer(ov, device, body, authorization)
+        item = {"status_line": status, "headers": ["Content-Type: application/soap+xml; "
+                                                    "charset=utf-8"]}
+        if status.split(" ")[1] == "401":
+            challenge = (service.get("auth") or {}).get("challenge", 'Digest realm="onvif"')
+            item["headers"] = [*item["headers"], f"WWW-Authenticate: {challenge}"]
+        return build_response(item, service, device, body=reply)
+    if route is None:
+        return build_response(service.get("not_found") or _DEFAULT_404, service, device,
+                              head_only=head_only)
+    if route.get("auth") and not auth.check(authorization, method):
+        challenge = service.get("auth") or {}
+        item = dict(challenge)
+        item.setdefault("status_line", "HTTP/1.1 401 Unauthorized")
+        item["headers"] = [*(challenge.get("headers") or ()),
+                           f"WWW-Authenticate: {challenge.get('challenge', 'Basic realm=zoo')}"]
+        return build_response(item, service, device, head_only=head_only)
+    return build_response(route, service, device, head_only=head_only)
+
+
+async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, device: Device,
+                 service: Mapping[str, Any], limits: Limits) -> None:
+    """Serve requests on one connection until the client or the persona closes it."""
+    keep = bool(service.get("keep_alive", False))
+    while True:
+        raw = await read_head(reader, limits)
+        if raw is None:
+            return
+        try:
+            head = parse_head(raw)
+        except ParseError:
+            writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            return
+        body = await read_body(reader, head, limits)
+        writer.write(respond(service, device, head.method, head.target,
+                             head.header("Authorization"), body))
+        await writer.drain()
+        conn = (head.header("Connection") or "").lower()
+        if not keep or conn == "close" or head.version == "HTTP/1.0":
+            return

@@ -1,0 +1,125 @@
+"""ONVIF device service over SOAP, as a persona's ONVIF stack answers it.
+
+Element names follow the ONVIF device management WSDL
+(https://www.onvif.org/ver10/device/wsdl/devicemgmt.wsdl) and the ONVIF Core
+Specification: GetSystemDateAndTime is callable before authentication (Core
+spec, access class PRE_AUTH), GetDeviceInformation / GetScopes need a login on
+most firmware, and a refused call is a SOAP Fault with subcode
+``ter:NotAuthorized`` (or a plain HTTP 401 on stacks that use HTTP Digest).
+
+Persona config (``onvif:`` inside an http service):
+
+    path: /onvif/device_service
+    login: none | required        # GetDeviceInformation/GetScopes without a login
+    refuse: fault | http401        # how a refused call looks
+    device_information: {Manufacturer, Model, FirmwareVersion, SerialNumber, HardwareId}
+    scopes: [onvif://www.onvif.org/..., ...]
+    xaddr: "http://{{address}}/onvif/device_service"
+    origin: key
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+from camaudit.zoo import auth
+from camaudit.zoo.render import ZOO_PASSWORD, ZOO_USER, Device, fill
+
+_NS = ('xmlns:SOAP-ENV="http://www.w3.org/2003/05/soap-envelope" '
+       'xmlns:tds="http://www.onvif.org/ver10/device/wsdl" '
+       'xmlns:tt="http://www.onvif.org/ver10/schema" '
+       'xmlns:ter="http://www.onvif.org/ver10/error"')
+_ACTION = re.compile(rb"<(?:[\w-]+:)?(Get\w+)[\s/>]")
+_TOKEN = {name: re.compile(rf"<(?:[\w-]+:)?{name}[^>]*>([^<]*)<".encode())
+          for name in ("Username", "Password", "Nonce", "Created")}
+_PRE_AUTH = {"GetSystemDateAndTime"}
+
+
+def _envelope(body: str) -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<SOAP-ENV:Envelope {_NS}>'
+            f"<SOAP-ENV:Body>{body}</SOAP-ENV:Body></SOAP-ENV:Envelope>").encode()
+
+
+def _fault(subcode: str, reason: str) -> bytes:
+    return _envelope(
+        "<SOAP-ENV:Fault><SOAP-ENV:Code><SOAP-ENV:Value>SOAP-ENV:Sender</SOAP-ENV:Value>"
+        f"<SOAP-ENV:Subcode><SOAP-ENV:Value>{subcode}</SOAP-ENV:Value></SOAP-ENV:Subcode>"
+        f"</SOAP-ENV:Code><SOAP-ENV:Reason><SOAP-ENV:Text xml:lang=\"en\">{reason}"
+        "</SOAP-ENV:Text></SOAP-ENV:Reason></SOAP-ENV:Fault>")
+
+
+def wsse_ok(body: bytes) -> bool:
+    """True when a WS-Security UsernameToken digest carries the zoo login.
+
+    PasswordDigest = Base64(SHA-1(nonce + created + password)) (WS-Security
+    UsernameToken Profile 1.0, section 3.1; the ONVIF Core spec requires it).
+    """
+    found = {k: p.search(body[:65536]) for k, p in _TOKEN.items()}
+    if any(m is None for m in found.values()):
+        return False
+    user, digest, nonce, created = (found[k].group(1).decode("latin-1")  # type: ignore[union-attr]
+                                    for k in ("Username", "Password", "Nonce", "Created"))
+    try:
+        raw_nonce = base64.b64decode(nonce)
+    except ValueError:
+        return False
+    sha = hashlib.sha1(raw_nonce + created.encode() + ZOO_PASSWORD.encode(),
+                       usedforsecurity=False).digest()
+    return user == ZOO_USER and base64.b64encode(sha).decode() == digest
+
+
+def action_of(body: bytes) -> str | None:
+    """The first Get* operation named in the SOAP body (bounded search)."""
+    start = body.find(b"Body")
+    match = _ACTION.search(body[max(start, 0): max(start, 0) + 8192])
+    return match.group(1).decode() if match else None
+
+
+def answer(cfg: Mapping[str, Any], device: Device, body: bytes,
+           authorization: str | None) -> tuple[str, bytes]:
+    """(HTTP status line, SOAP reply) for one device-service request."""
+    action = action_of(body)
+    values = device.values()
+    if action is None:
+        return "HTTP/1.1 400 Bad Request", _fault("ter:InvalidArgVal", "No operation")
+    logged_in = wsse_ok(body) or auth.check(authorization, "POST")
+    if action not in _PRE_AUTH and cfg.get("login", "required") == "required" and not logged_in:
+        if cfg.get("refuse", "fault") == "http401":
+            return "HTTP/1.1 401 Unauthorized", b""
+        return "HTTP/1.1 400 Bad Request", _fault("ter:NotAuthorized",
+                                                  "Sender not Authorized")
+    if action == "GetSystemDateAndTime":
+        now = datetime.now(UTC)
+        reply = ("<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"
+                 "<tt:DateTimeType>NTP</tt:DateTimeType><tt:DaylightSavings>false"
+                 "</tt:DaylightSavings><tt:UTCDateTime><tt:Time>"
+                 f"<tt:Hour>{now.hour}</tt:Hour><tt:Minute>{now.minute}</tt:Minute>"
+                 f"<tt:Second>{now.second}</tt:Second></tt:Time><tt:Date><tt:Year>{now.year}"
+                 f"</tt:Year><tt:Month>{now.month}</tt:Month><tt:Day>{now.day}</tt:Day>"
+                 "</tt:Date></tt:UTCDateTime></tds:SystemDateAndTime>"
+                 "</tds:GetSystemDateAndTimeResponse>")
+    elif action == "GetDeviceInformation":
+        info = cfg.get("device_information") or {}
+        fields = "".join(f"<tds:{k}>{escape(str(info.get(k, '')))}</tds:{k}>" for k in (
+            "Manufacturer", "Model", "FirmwareVersion", "SerialNumber", "HardwareId"))
+        reply = f"<tds:GetDeviceInformationResponse>{fields}</tds:GetDeviceInformationResponse>"
+    elif action == "GetScopes":
+        scopes = "".join(
+            "<tds:Scopes><tt:ScopeDef>Fixed</tt:ScopeDef>"
+            f"<tt:ScopeItem>{escape(str(s))}</tt:ScopeItem></tds:Scopes>"
+            for s in cfg.get("scopes") or ())
+        reply = f"<tds:GetScopesResponse>{scopes}</tds:GetScopesResponse>"
+    elif action in ("GetCapabilities", "GetServices"):
+        xaddr = escape(str(cfg.get("xaddr", "http://{{address}}/onvif/device_service")))
+        reply = (f"<tds:{action}Response><tds:Capabilities><tt:Device><tt:XAddr>{xaddr}"
+                 f"</tt:XAddr></tt:Device></tds:Capabilities></tds:{action}Response>")
+    else:
+        return "HTTP/1.1 400 Bad Request", _fault("ter:ActionNotSupported",
+                                                  "Optional Action Not Implemented")
+    return "HTTP/1.1 200 OK", fill(_envelope(reply), values)
