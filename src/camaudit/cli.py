@@ -53,7 +53,7 @@ def _main(
 
 
 def _register_areas() -> None:
-    from camaudit import scan_commands
+    from camaudit import demo, scan_commands
     from camaudit.assess import commands as assess_cmds
     from camaudit.identify import commands as identify_cmds
     from camaudit.ingest import commands as ingest_cmds
@@ -61,7 +61,7 @@ def _register_areas() -> None:
     from camaudit.report import commands as report_cmds
     from camaudit.zoo import commands as zoo_cmds
 
-    for module in (scan_commands, identify_cmds, assess_cmds, knowledge_cmds, report_cmds,
+    for module in (scan_commands, demo, identify_cmds, assess_cmds, knowledge_cmds, report_cmds,
                    ingest_cmds, zoo_cmds):
         module.register(app)
 

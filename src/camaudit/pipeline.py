@@ -25,6 +25,7 @@ from camaudit.knowledge import kb_versions
 from camaudit.model import Device, Observation
 from camaudit.netio import Budget, Net, NetError
 from camaudit.probes import registry
+from camaudit.probes.base import Credentials
 from camaudit.scope import Scope
 from camaudit.store import Store
 from camaudit.sweep import DEFAULT_PORTS, sweep_host
@@ -107,7 +108,8 @@ class ScanRunner:
     """Drives one scan (new or resumed) against a store."""
 
     def __init__(self, store: Store, scan_id: int, scope: Scope, options: ScanOptions,
-                 policies: PolicySet, progress: ProgressFn | None = None) -> None:
+                 policies: PolicySet, progress: ProgressFn | None = None,
+                 credentials: Credentials | None = None) -> None:
         self.store = store
         self.scan_id = scan_id
         self.scope = scope
@@ -116,6 +118,7 @@ class ScanRunner:
         self.progress = progress
         self.stats = Stats()
         self.cursor = Cursor()
+        self.credentials = credentials  # held in memory only: never stored or logged
 
     async def _audit(self, net: Net, address: str) -> None:
         opts = self.options
@@ -142,7 +145,7 @@ class ScanRunner:
         opts = self.options
         budget = Budget(max_sockets=opts.max_sockets, rate=opts.rate)
         net = Net(scope=self.scope, budget=budget, connect_timeout=opts.connect_timeout,
-                  read_timeout=opts.probe_timeout)
+                  read_timeout=opts.probe_timeout, credentials=self.credentials)
         skip = skip or set()
         in_flight: set[asyncio.Task[None]] = set()
         # enough hosts in flight to keep every socket busy, few enough that they rarely queue
@@ -220,9 +223,10 @@ def resume_point(store: Store, scan_id: int) -> tuple[Scope, ScanOptions, str | 
 
 async def execute(store: Store, scan_id: int, scope: Scope, options: ScanOptions,
                   progress: ProgressFn | None = None, after: str | None = None,
-                  skip: set[str] | None = None) -> Stats:
+                  skip: set[str] | None = None,
+                  credentials: Credentials | None = None) -> Stats:
     runner = ScanRunner(store, scan_id, scope, options, load_policies(options.policies),
-                        progress)
+                        progress, credentials)
     stats = await runner.run(after=after, skip=skip)
     store.finish_scan(scan_id, asdict(stats))
     return stats

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from camaudit.cliutil import (
 from camaudit.errors import UsageError
 from camaudit.output import write_json
 from camaudit.pipeline import ScanOptions, Stats, execute, new_scan, resume_point
+from camaudit.probes.base import Credentials
 from camaudit.scope import LARGE_SCOPE, Scope
 from camaudit.store import Store
 from camaudit.sweep import DEFAULT_PORTS, parse_ports
@@ -102,6 +104,12 @@ def scan(
         = None,
     resume: Annotated[str | None, typer.Option(help="Resume an interrupted scan: SCAN_ID "
                                                "or 'last'.")] = None,
+    user: Annotated[str | None, typer.Option(
+        help="Log in as this user where a device asks (ISAPI, ONVIF, CGI); the password is "
+             "read from the environment variable named by --password-env. Never stored.")]
+        = None,
+    password_env: Annotated[str, typer.Option(
+        help="Environment variable holding the password for --user.")] = "CAMAUDIT_PASSWORD",
     yes: Annotated[bool, typer.Option("--yes", "-y", help=f"Allow scopes over {LARGE_SCOPE:,}"
                                       " addresses.")] = False,
     db: DbOption = DEFAULT_DB,
@@ -109,6 +117,7 @@ def scan(
     """Find, identify and assess the surveillance devices in the given scope."""
     if fail_on is not None and fail_on not in SEVERITY_ORDER:
         raise UsageError(f"--fail-on must be one of {', '.join(SEVERITY_ORDER)}")
+    credentials = _credentials(user, password_env)
     store = Store(db)
     if resume:
         if targets:
@@ -135,7 +144,7 @@ def scan(
              f"-> {store.url}")
     with progress_reporter(scope.size) as report:
         stats = run_async(execute(store, scan_id, scope, options, report,  # type: ignore[arg-type]
-                                  after=after, skip=skip))
+                                  after=after, skip=skip, credentials=credentials))
     info(f"scan {scan_id} done: {stats.hosts_up} hosts up, {stats.devices} surveillance "
          f"devices, {stats.findings} findings in {stats.elapsed:.1f}s")
     document = store.document(scan_id)
@@ -149,6 +158,15 @@ def scan(
         if exceeds(findings, fail_on):
             err.print(f"camaudit: findings at or above {fail_on}: exit 3", markup=False)
             raise typer.Exit(3)
+
+
+def _credentials(user: str | None, password_env: str) -> Credentials | None:
+    if user is None:
+        return None
+    password = os.environ.get(password_env)
+    if password is None:
+        raise UsageError(f"--user given but the environment variable {password_env} is not set")
+    return Credentials(user, password)
 
 
 def show(scan_id: ScanIdArg = "last", db: DbOption = DEFAULT_DB) -> None:
