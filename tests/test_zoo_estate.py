@@ -6,6 +6,7 @@ import errno
 import ipaddress
 import socket
 import time
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from camaudit.zoo.wire import parse_head
 CONTRACT_KEYS = {"address", "ports", "device_type", "brand", "manufacturer", "model",
                  "firmware", "persona", "findings", "hostile", "udp_ports"}
 DEVICE_TYPES = {"camera", "recorder", "encoder", "vms", "other", None}
-KB = Path(__file__).resolve().parents[2] / "shared" / "kb" / "restrictions.yaml"
+KB = Path(str(resources.files("camaudit.knowledge") / "data" / "restrictions.yaml"))
 
 
 def test_at_least_thirty_personas_with_the_required_kinds() -> None:

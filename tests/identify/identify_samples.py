@@ -16,9 +16,8 @@ from xml.etree import ElementTree
 
 from camaudit.model import Observation
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
-if not FIXTURES.is_dir():  # the repository checked out beside shared/
-    FIXTURES = Path("/work/shared/fixtures")
+# Real device output with origins, copied from the project's shared fixtures.
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "devices"
 ADDRESS = "192.0.2.10"
 
 

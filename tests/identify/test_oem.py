@@ -17,9 +17,7 @@ from camaudit.identify.oem import (
     render_generated,
 )
 
-KB = Path(__file__).resolve().parents[3] / "shared" / "kb" / "oem.yaml"
-if not KB.is_file():
-    KB = Path("/work/shared/kb/oem.yaml")
+KB = Path(str(resources.files("camaudit.knowledge") / "data" / "oem.yaml"))
 OUI = Path(os.path.dirname(ieee.__file__)) / "oui.txt"
 PKG = resources.files("camaudit.identify")
 
