@@ -32,11 +32,11 @@ demo: $(BIN)/camaudit sysdeps
 	$(BIN)/camaudit demo --out $(OUT)
 
 test: $(BIN)/camaudit sysdeps
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/pytest
 
 lint: $(BIN)/camaudit
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/mypy
 
 bench: $(BIN)/camaudit sysdeps
