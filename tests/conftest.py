@@ -6,14 +6,22 @@ The zoo runs ``python -m camaudit.zoo`` on 127.42.0.0/16 with every persona at l
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
+from camaudit.cliutil import run_async
+from camaudit.demo import covering_network
+from camaudit.pipeline import ScanOptions, execute, new_scan
+from camaudit.store import Store
 from camaudit.zoo import ZooProcess, run_in_subprocess
 from camaudit.zoo.personas import load_all
 
-ZOO_BASE = "127.42.0.0/16"
+# CAMAUDIT_TEST_ZOO_BASE lets two suites run side by side on one machine.
+ZOO_BASE = os.environ.get("CAMAUDIT_TEST_ZOO_BASE", "127.42.0.0/16")
 ZOO_SEED = 4242
 
 
@@ -24,3 +32,25 @@ def zoo() -> Iterator[ZooProcess]:
     with run_in_subprocess(count=count, seed=ZOO_SEED, base=ZOO_BASE, lifetime=20.0,
                            timeout=60.0) as running:
         yield running
+
+
+@dataclass
+class ZooScan:
+    """One audit of the session zoo through the real pipeline, stored in real SQLite."""
+
+    store: Store
+    scan_id: int
+    document: dict[str, Any]
+    network: str
+
+
+@pytest.fixture(scope="session")
+def zoo_scan(zoo: ZooProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZooScan]:
+    """The zoo scanned once, as an operator without device logins would (no credentials)."""
+    network = covering_network([d["address"] for d in zoo.devices])
+    store = Store(str(tmp_path_factory.mktemp("zoo-scan") / "zoo.db"))
+    options = ScanOptions(connect_timeout=1.0, probe_timeout=2.0, site="test site")
+    scan_id, scope = new_scan(store, [network], [], options)
+    run_async(execute(store, scan_id, scope, options))
+    yield ZooScan(store, scan_id, store.document(scan_id), network)
+    store.close()

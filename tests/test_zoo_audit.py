@@ -1,0 +1,44 @@
+"""An audit of the zoo end to end: contract, scope, hostile devices, reports from the scan."""
+
+from __future__ import annotations
+
+from lxml import html as lxml_html
+
+from camaudit.output import validate
+from camaudit.report.html import render_html
+from camaudit.report.removal import load_cost_table, plan_removal
+
+
+def test_zoo_audit_meets_the_contract_and_finds_every_device(zoo, zoo_scan) -> None:  # type: ignore[no-untyped-def]
+    validate(zoo_scan.document)
+    found = {d["address"] for d in zoo_scan.document["devices"]}
+    assert {d["address"] for d in zoo.devices} <= found
+
+
+def test_out_of_scope_pointers_are_recorded_never_contacted(zoo, zoo_scan) -> None:  # type: ignore[no-untyped-def]
+    refused = {r["address"] for r in zoo_scan.document["scan"]["out_of_scope"]}
+    outside = zoo.manifest["out_of_scope"]["address"]
+    assert any(outside in a for a in refused), refused
+    stats = zoo.stats()
+    assert stats["out_of_scope_connections"] == 0, stats
+
+
+def test_hostile_devices_cost_bounded_time(zoo_scan) -> None:  # type: ignore[no-untyped-def]
+    # Every hostile persona answers slowly, endlessly or not at all; the whole audit of
+    # the zoo must still finish within a couple of per-host budgets.
+    assert zoo_scan.document["scan"]["stats"]["elapsed"] < 60
+
+
+def test_html_report_of_the_zoo_shows_every_device_and_finding(zoo_scan) -> None:  # type: ignore[no-untyped-def]
+    doc = zoo_scan.document
+    page = render_html(doc, plan=plan_removal(doc, load_cost_table(None)))
+    tree = lxml_html.fromstring(page)
+    text = tree.text_content()
+    for device in doc["devices"]:
+        assert device["address"] in text
+        for finding in device["findings"]:
+            assert finding["id"] in text
+    # The hostile title's <script> is text, never an element of the page.
+    scripts = [s.text or "" for s in tree.iter("script")]
+    assert not any("alert(document.domain)" in s for s in scripts)
+    assert "alert(document.domain)" in text
