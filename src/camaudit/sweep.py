@@ -13,9 +13,10 @@ from camaudit.netio import Net, tcp_ports_open
 #: Ports where surveillance equipment answers: web UI (80/81/88/443/8080/8081/8443),
 #: RTSP (554/8554), Hikvision SDK (8000), Dahua DVRIP (37777), XMeye (34567),
 #: ONVIF on alternative HTTP ports (2020, 8899), UniFi Protect/NVR web (7443),
-#: VMS/encoder web ports (9000), FTP/Telnet banners (21/23).
+#: VMS/encoder web ports (9000), the Digifort VMS server (8600, as nmap-service-probes
+#: records it), FTP/Telnet banners (21/23).
 DEFAULT_PORTS: tuple[int, ...] = (
-    21, 23, 80, 81, 88, 443, 554, 2020, 7443, 8000, 8080, 8081, 8443, 8554, 8899,
+    21, 23, 80, 81, 88, 443, 554, 2020, 7443, 8000, 8080, 8081, 8443, 8554, 8600, 8899,
     9000, 34567, 37777,
 )
 
