@@ -69,7 +69,7 @@ def _register_areas() -> None:
 _register_areas()
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException | str) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 

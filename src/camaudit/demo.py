@@ -85,8 +85,12 @@ def demo(
     from camaudit.zoo.process import run_in_subprocess
     from camaudit.zoo.score import score
 
-    if not ipaddress.ip_network(base, strict=False).subnet_of(
-            ipaddress.ip_network("127.0.0.0/8")):
+    try:
+        block = ipaddress.ip_network(base, strict=False)
+    except ValueError as exc:
+        raise UsageError(f"--base is not a network: {base!r}") from exc
+    if not (isinstance(block, ipaddress.IPv4Network)
+            and block.subnet_of(ipaddress.IPv4Network("127.0.0.0/8"))):
         raise UsageError("the demo estate must live on loopback (127.0.0.0/8)")
     out_dir.mkdir(parents=True, exist_ok=True)
     db = out_dir / "camaudit.db"

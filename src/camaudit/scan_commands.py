@@ -26,6 +26,7 @@ from camaudit.cliutil import (
     sanitize,
 )
 from camaudit.errors import UsageError
+from camaudit.model import Finding
 from camaudit.output import write_json
 from camaudit.pipeline import ScanOptions, Stats, execute, new_scan, resume_point
 from camaudit.probes.base import Credentials
@@ -226,9 +227,10 @@ def _cell(value: str | None) -> str:
     return escape(sanitize(value)) if value else "—"
 
 
-def _worst(findings: list) -> str:  # type: ignore[type-arg]
+def _worst(findings: list[Finding]) -> str:
     order = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
     open_ = [f for f in findings if f.status != "accepted"]
     if not open_:
         return ""
-    return max(open_, key=lambda f: order.get(f.severity, 0)).severity
+    worst: str = max(open_, key=lambda f: order.get(f.severity, 0)).severity
+    return worst

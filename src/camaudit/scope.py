@@ -97,7 +97,7 @@ def _resolve(name: str) -> list[IPAddress]:
         infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError) as exc:
         raise ScopeError(f"cannot resolve host name {name!r}: {exc}") from exc
-    return sorted({ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos},
+    return sorted({ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos},
                   key=lambda a: (a.version, int(a)))
 
 
