@@ -21,6 +21,7 @@ sysdeps:
 	  command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
 	  command -v nmap >/dev/null || missing="$$missing nmap"; \
 	  command -v tcpdump >/dev/null || missing="$$missing tcpdump"; \
+	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	  command -v tshark >/dev/null || missing="$$missing tshark"; \
 	  if [ -n "$$missing" ]; then \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \

@@ -1,0 +1,90 @@
+"""The store on a real PostgreSQL server: only the URL differs from SQLite."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from camaudit.model import Device, Evidence, Finding, Observation
+from camaudit.store import Store
+from listeners import Listeners
+
+ENV = {**os.environ, "CI": "1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1, started and removed by the test."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or [shutil.which("initdb")]
+    if not found or not found[-1]:
+        pytest.skip("PostgreSQL server binaries absent (apt-get install postgresql)")
+    bindir = Path(str(found[-1])).parent
+    data = Path(tempfile.mkdtemp(prefix="camaudit-pg-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(data, "postgres", "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "camaudit",
+                    "--auth=trust", "-E", "UTF8"], check=True, capture_output=True)
+    subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l",
+                    str(data / "log"), "-o", f"-c listen_addresses=127.0.0.1 -p {port} "
+                    f"-k {data}", "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://camaudit@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast",
+                        "stop"], capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def test_round_trip_on_postgres(postgres_url: str) -> None:
+    store = Store(postgres_url)
+    scan_id = store.create_scan(targets=["127.66.0.0/24"], excludes=[], resolved={},
+                                ports=[80], options={}, policies=["all"],
+                                knowledge={"kev": "2025.08.25"}, tool_version="test")
+    obs = Observation("127.66.0.1", 80, "http", {"server": "DNVRS-Webs", "status": 401},
+                      raw=b"HTTP/1.1 401 Unauthorized\r\n\r\n\x00\xff")
+    device = Device("127.66.0.1", ports=[80], device_type="camera", manufacturer="Hikvision",
+                    confidence=0.9, evidence=[Evidence("r1", f"sha256:{obs.sha256}",
+                                                       "manufacturer=Hikvision", 0.8)],
+                    findings=[Finding("ndaa-889", "restriction", "high", "t", "https://x")])
+    store.save_host(scan_id, device, [obs])
+    store.finish_scan(scan_id, {"devices": 1})
+    (back,) = store.devices(scan_id)
+    assert (back.manufacturer, back.findings[0].id, back.evidence[0].rule) == (
+        "Hikvision", "ndaa-889", "r1")
+    (raw,) = store.observations(scan_id)
+    assert raw.raw == obs.raw and raw.sha256 == obs.sha256
+    assert store.resolve_scan_id("last") == scan_id
+    store.close()
+
+
+def test_cli_scan_into_postgres_matches_sqlite(postgres_url: str, tmp_path: Path) -> None:
+    endpoints = [("127.66.11.1", 18086), ("127.66.11.5", 18087)]
+    docs = []
+    with Listeners(endpoints):
+        for db in (postgres_url, str(tmp_path / "same.db")):
+            out = tmp_path / f"{len(docs)}.json"
+            subprocess.run([sys.executable, "-m", "camaudit", "-q", "scan", "127.66.11.0/29",
+                            "--ports", "18086,18087", "--db", db, "--json", str(out)],
+                           check=True, env=ENV, timeout=120)
+            docs.append(json.loads(out.read_text()))
+    assert docs[0]["devices"] == docs[1]["devices"]
+    assert [d["address"] for d in docs[0]["devices"]] == ["127.66.11.1", "127.66.11.5"]
