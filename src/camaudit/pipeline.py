@@ -40,6 +40,7 @@ class ScanOptions:
     rate: float = 0.0
     max_sockets: int = 1024
     thorough: bool = False
+    probes: bool = True  # False: sweep only (open ports saved, no probe, no identification)
     policies: list[str] = field(default_factory=lambda: ["all"])
     site: str | None = None
 
@@ -129,6 +130,9 @@ class ScanRunner:
         self.stats.hosts_up += 1
         self.stats.open_ports += len(open_ports)
         observations: list[Observation] = []
+        if not opts.probes:
+            self._save(Device(address=address, ports=open_ports, site=opts.site), observations)
+            return
         with contextlib.suppress(TimeoutError):
             observations = await asyncio.wait_for(
                 probe_host(net, address, open_ports, thorough=opts.thorough,
@@ -229,4 +233,7 @@ async def execute(store: Store, scan_id: int, scope: Scope, options: ScanOptions
                         progress, credentials)
     stats = await runner.run(after=after, skip=skip)
     store.finish_scan(scan_id, asdict(stats))
+    totals = store.scan(scan_id)["stats"] or {}
+    for name in ("hosts_up", "devices", "findings", "elapsed"):
+        setattr(stats, name, totals.get(name, getattr(stats, name)))
     return stats

@@ -94,6 +94,8 @@ def scan(
     probe_timeout: Annotated[float, typer.Option(help="Read timeout per probe, seconds.",
                                                  min=0.1)] = 3.0,
     thorough: Annotated[bool, typer.Option(help="Run every probe on every open port.")] = False,
+    probes: Annotated[bool, typer.Option(help="Probe open ports and identify devices; "
+                                         "--no-probes only sweeps for open ports.")] = True,
     policy: Annotated[list[str] | None, typer.Option(
         help="Policy set name or YAML file; repeatable (default: all).")] = None,
     fail_on: Annotated[str | None, typer.Option(
@@ -134,7 +136,7 @@ def scan(
         options = ScanOptions(
             ports=parse_ports(ports) if ports else list(DEFAULT_PORTS), rate=rate,
             max_sockets=max_sockets, connect_timeout=timeout, probe_timeout=probe_timeout,
-            thorough=thorough, policies=policy or ["all"], site=site)
+            thorough=thorough, probes=probes, policies=policy or ["all"], site=site)
         size = Scope(targets, exclude or []).size
         if size > LARGE_SCOPE and not yes:
             raise UsageError(f"the scope has {size:,} addresses (over {LARGE_SCOPE:,}); "

@@ -117,9 +117,23 @@ class Store:
             conn.execute(t.scans.update().where(t.scans.c.id == scan_id).values(cursor=cursor))
 
     def finish_scan(self, scan_id: int, stats: dict[str, Any]) -> None:
+        """Mark the scan done; totals are counted from what is stored, so a resumed scan's
+        figures cover all its runs, not only the last."""
         with self._tx("finishing the scan") as conn:
+            previous = conn.execute(sa.select(t.scans.c.stats).where(
+                t.scans.c.id == scan_id)).scalar() or {}
+            hosts = conn.execute(sa.select(sa.func.count()).select_from(t.hosts).where(
+                t.hosts.c.scan_id == scan_id)).scalar()
+            devices = conn.execute(sa.select(sa.func.count()).select_from(t.devices).where(
+                t.devices.c.scan_id == scan_id,
+                t.devices.c.device_type.in_(("camera", "recorder", "encoder", "vms")))).scalar()
+            findings = conn.execute(sa.select(sa.func.count()).select_from(t.findings).where(
+                t.findings.c.scan_id == scan_id)).scalar()
+            elapsed = float(previous.get("elapsed", 0.0)) + float(stats.get("elapsed", 0.0))
+            merged = {**stats, "hosts_up": hosts, "devices": devices, "findings": findings,
+                      "elapsed": elapsed}
             conn.execute(t.scans.update().where(t.scans.c.id == scan_id).values(
-                status="done", finished=utcnow(), stats=stats))
+                status="done", finished=utcnow(), stats=merged))
 
     def reopen_scan(self, scan_id: int) -> None:
         with self._tx("resuming the scan") as conn:
