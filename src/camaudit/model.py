@@ -109,6 +109,7 @@ class Finding:
     evidence: list[str] = field(default_factory=list)  # "rule -> sha256:..." lines
     regime: str | None = None
     accepted_reason: str | None = None
+    basis: str = ""  # what the rule says and whom it covers: the same for every device it hits
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -121,6 +122,7 @@ class Finding:
             "detail": self.detail,
             "evidence": list(self.evidence),
             "regime": self.regime,
+            "basis": self.basis,
         }
         if self.accepted_reason:
             out["accepted_reason"] = self.accepted_reason

@@ -80,8 +80,9 @@ def _restriction(device: Device, regime: Regime, maker_name: str, mid: str,
         id=regime.id, kind="restriction", severity=severity,  # type: ignore[arg-type]
         title=f"{maker_name} equipment under {regime.name}",
         source=regime.source, regime=regime.id,
-        detail=(f"{_who(device, maker_name, mid)}. {regime.jurisdiction} {regime.kind}, "
-                f"effective {regime.effective}. Scope: {regime.scope}{extra}"),
+        detail=f"{_who(device, maker_name, mid)}.{extra}",
+        basis=(f"{regime.jurisdiction} {regime.kind}, effective {regime.effective}. "
+               f"Scope: {regime.scope}"),
         evidence=_evidence(device, ("manufacturer", "brand")))
 
 

@@ -46,4 +46,9 @@ def terminal_safe(value: object, missing: str = "-") -> str:
     """
     if value is None:
         return missing
-    return escape(strip_controls(value))
+    text = strip_controls(value)
+    if text.endswith("\\"):
+        # A trailing backslash would escape whatever markup follows it (rich doubles it
+        # instead, which then shows twice): show it as a visible escape like the others.
+        text = text[:-1] + "\\x5c"
+    return escape(text)

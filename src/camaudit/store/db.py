@@ -190,7 +190,8 @@ class Store:
                      "kind": f.kind, "severity": f.severity, "status": f.status,
                      "title": f.title, "source": f.source, "regime": f.regime,
                      "detail": f.detail, "evidence": list(f.evidence),
-                     "accepted_reason": f.accepted_reason} for f in device.findings])
+                     "accepted_reason": f.accepted_reason, "basis": f.basis}
+                    for f in device.findings])
 
     # -- reading back ------------------------------------------------------
     def devices(self, scan_id: int, address: str | None = None) -> list[Device]:
@@ -207,7 +208,7 @@ class Store:
                 id=f["finding_id"], kind=f["kind"], severity=f["severity"],
                 title=f["title"], source=f["source"], status=f["status"],
                 detail=f["detail"], evidence=list(f["evidence"]), regime=f["regime"],
-                accepted_reason=f["accepted_reason"]))
+                accepted_reason=f["accepted_reason"], basis=f["basis"] or ""))
         devices = [Device(
             address=r["address"], ports=list(r["ports"]), mac=r["mac"],
             device_type=r["device_type"], brand=r["brand"], manufacturer=r["manufacturer"],

@@ -123,6 +123,7 @@ findings = Table(
     Column("detail", Text, nullable=False),
     Column("evidence", JSON, nullable=False),
     Column("accepted_reason", Text),
+    Column("basis", Text),  # added in migration 0002
     Index("ix_findings_device", "device_id"),
 )
 
