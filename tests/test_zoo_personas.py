@@ -203,3 +203,43 @@ def test_ws_discovery_probe_gets_probematches_relating_to_it(zoo: ZooProcess) ->
     assert b"urn:uuid:11112222-3333-4444-5555-666677778888</wsa:RelatesTo>" in reply
     assert b"onvif://www.onvif.org/hardware/HD_PREDATOR" in reply
     assert f"http://{dev['address']}/onvif/device_service".encode() in reply
+
+
+def test_onvif_probe_with_the_operator_login_reads_device_information(zoo: ZooProcess) -> None:
+    """camaudit's own ONVIF probe (WS-UsernameToken digest) against the zoo's verifier."""
+    from camaudit.cliutil import run_async
+    from camaudit.netio import Budget, Net
+    from camaudit.probes.base import Credentials
+    from camaudit.probes.onvif import run as onvif_probe
+    from camaudit.scope import Scope
+
+    dev = device_of(zoo, "dahua-ipc")
+    login = zoo.manifest["credentials"]
+
+    async def probe(credentials: Credentials | None) -> list[dict[str, object]]:
+        net = Net(scope=Scope([dev["address"]]), budget=Budget(max_sockets=16),
+                  credentials=credentials)
+        return [o.fields for o in await onvif_probe(net, dev["address"], 80)]
+
+    without = run_async(probe(None))
+    with_login = run_async(probe(Credentials(login["username"], login["password"])))
+    assert not any(f.get("model") == "IPC-HDW5831R-ZE" for f in without)
+    assert any(f.get("model") == "IPC-HDW5831R-ZE" for f in with_login), with_login
+
+
+def test_dvrip_probe_reads_the_realm_challenge_of_a_dahua_device(zoo: ZooProcess) -> None:
+    """camaudit's DVRIP probe (Tenable's first login step) against the zoo's Dahua service."""
+    from camaudit.cliutil import run_async
+    from camaudit.netio import Budget, Net
+    from camaudit.probes.dvrip import run as dvrip_probe
+    from camaudit.scope import Scope
+
+    dev = device_of(zoo, "dahua-ipc")
+
+    async def probe() -> list[dict[str, object]]:
+        net = Net(scope=Scope([dev["address"]]), budget=Budget(max_sockets=16))
+        return [o.fields for o in await dvrip_probe(net, dev["address"], 37777)]
+
+    (fields,) = run_async(probe())
+    assert fields["recognised"] is True
+    assert str(fields["realm"]).startswith("Login to ")

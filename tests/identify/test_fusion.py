@@ -130,3 +130,42 @@ def test_empty_host() -> None:
     device = identify(A, [])
     assert device.device_type is None and device.confidence == 0.0 and device.evidence == []
     assert explain(device, [])[0].startswith(A)
+
+
+def wsd_nvt(*scopes: str) -> Observation:
+    return Observation(A, 0, "wsd", {"types": ["dn:NetworkVideoTransmitter", "tds:Device"],
+                                     "scopes": ["onvif://www.onvif.org/type/video_encoder",
+                                                *scopes]})
+
+
+def test_generic_video_hints_join_the_recorder_evidence() -> None:
+    # nmap 'Hikvision Network Video Recorder http admin' + recog DVR/NVR factory certificate
+    obs = [http(server="DNVRS-Webs"), wsd_nvt(),
+           Observation(A, 554, "rtsp", {"status": 401, "realm": "Hikvision"}),
+           Observation(A, 443, "tls", {
+               "subject": "CN=www.hikvision.com,OU=DVRNVR,O=HIKVISION,L=HangZhou,"
+                          "ST=ZheJiang,C=CN"})]
+    assert identify(A, obs).device_type == "recorder"
+
+
+def test_generic_video_hints_alone_make_a_camera() -> None:
+    obs = [wsd_nvt(), Observation(A, 554, "rtsp", {"status": 401, "realm": "x"})]
+    assert identify(A, obs).device_type == "camera"
+
+
+def test_oem_brand_outranks_the_makers_name_leaking_through() -> None:
+    isapi = Observation(A, 80, "isapi", {"model": "DS-7608NXI-I2/8P/S", "manufacturer": "hikvision",
+                                         "device_type": "NVR"})
+    obs = [http(title="LTS", server="DNVRS-Webs"), isapi,
+           Observation(A, 554, "rtsp", {"status": 401, "realm": "Hikvision"})]
+    device = identify(A, obs)
+    assert (device.brand, device.manufacturer) == ("LTS", "Hikvision")
+
+
+def test_maker_confirms_its_own_name_shown_weakly() -> None:
+    banner = Observation(A, 21, "banner", {
+        "service": "ftp", "banner": "220 AXIS M7001 Video Encoder 5.20.5 (Jun 13 2017) ready."})
+    device = identify(A, [banner, wsd_nvt("onvif://www.onvif.org/name/Axis")])
+    assert (device.brand, device.manufacturer, device.device_type) == ("Axis", "Axis", "encoder")
+    alone = identify(A, [wsd_nvt("onvif://www.onvif.org/name/Axis")])
+    assert alone.brand is None and alone.manufacturer is None

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from camaudit.identify.fusion import OEM_HINT_RULE, FieldResult, confidence, conflicts, fuse
+from camaudit.identify.fusion import (
+    MAKER_BRAND_RULE,
+    OEM_HINT_RULE,
+    FieldResult,
+    confidence,
+    conflicts,
+    fuse,
+)
 from camaudit.identify.match import Hit, match_observation
 from camaudit.identify.rules import SAYABLE, load_rules
 from camaudit.model import Device, DeviceType, Evidence, Observation
@@ -40,13 +47,14 @@ def _evidence(results: dict[str, FieldResult]) -> list[Evidence]:
             if hit is not None:
                 obs = hit.observation
                 sha = shas.setdefault(id(obs), obs.sha256)
-            hint = support.rule == OEM_HINT_RULE or hit is None
+            hint = support.rule in (OEM_HINT_RULE, MAKER_BRAND_RULE) or hit is None
             out.append(Evidence(
                 rule=support.rule, observation=f"sha256:{sha}" if sha else "",
                 says=f"{key}~{winner.value} ({support.note})" if hint
                 else f"{key}={winner.value}",
                 weight=support.weight,
-                source=OEM_SOURCE if hint or hit is None else hit.rule.source))
+                source=hit.rule.source if hit is not None and support.rule != OEM_HINT_RULE
+                else OEM_SOURCE))
     return out
 
 

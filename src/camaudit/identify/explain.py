@@ -10,7 +10,14 @@ is exactly what decided.
 from __future__ import annotations
 
 from camaudit.identify.engine import rule_hits
-from camaudit.identify.fusion import OEM_HINT_RULE, THRESHOLD, Candidate, Support, fuse
+from camaudit.identify.fusion import (
+    MAKER_BRAND_RULE,
+    OEM_HINT_RULE,
+    THRESHOLD,
+    Candidate,
+    Support,
+    fuse,
+)
 from camaudit.identify.rules import SAYABLE
 from camaudit.model import Device, Observation
 
@@ -24,7 +31,7 @@ def _snippet(text: str) -> str:
 
 def _support_line(sign: str, cand: Candidate, support: Support) -> str:
     hit = support.hit
-    if support.rule == OEM_HINT_RULE:
+    if support.rule in (OEM_HINT_RULE, MAKER_BRAND_RULE):
         return f"    {sign} {support.rule:<34} w={support.weight:.2f}  {support.note}"
     if hit is None:  # pragma: no cover - only the OEM hint has no hit
         return f"    {sign} {support.rule}"

@@ -10,6 +10,23 @@ worse than none. Substantial runners-up are kept as conflicts, never dropped.
 A brand shown on a device only *hints* at its maker through the OEM table
 (:mod:`oem`), at a weight below the threshold: it can confirm a maker that
 protocol telltales established, never establish one alone.
+
+Three field-specific steps keep the sum of evidence honest:
+
+- **video class** (:data:`VIDEO`): "serves live video" hints (RTSP answering,
+  ONVIF NetworkVideoTransmitter, the video_encoder scope) fit a camera, an
+  encoder and a recorder alike. They join the best-supported of those
+  classes, and make a camera only when nothing says which one; so weak generic
+  hints can never outvote a recorder's or encoder's own evidence.
+- **OEM brand over maker name**: a box that shows an OEM brand (title "LTS")
+  and its maker's name (realm "Hikvision", ISAPI ``<manufacturer>``) is that
+  OEM's product: the maker's name leaking through its firmware is not the
+  name on the box (``rules/README.md``, realm rule note).
+- **maker confirms its own name**: a brand candidate that is the decided
+  maker's own name, shown too weakly to decide alone (an ONVIF ``name/``
+  scope), is confirmed by :data:`MAKER_CONFIRMS_BRAND`; the mirror image of
+  :data:`OWN_NAME_HINT`. Evidence still has to show the name: nothing is
+  filled in from the maker alone.
 """
 
 from __future__ import annotations
@@ -18,7 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from camaudit.identify.match import Hit
-from camaudit.identify.normalise import MAKERS, same_value
+from camaudit.identify.normalise import MAKERS, VIDEO, same_value
 from camaudit.identify.oem import maker_hints
 from camaudit.identify.rules import SAYABLE
 
@@ -29,7 +46,12 @@ CONFLICT_MIN = 0.3
 #: Maker hint when the brand shown is a maker's own name (e.g. "Hikvision" in a title).
 OWN_NAME_HINT = 0.45
 
+#: Brand confirmation when the name shown (weakly) is the decided maker's own name.
+MAKER_CONFIRMS_BRAND = 0.45
+VIDEO_CLASSES = ("camera", "recorder", "encoder")
+
 OEM_HINT_RULE = "oem-brand-hint"
+MAKER_BRAND_RULE = "maker-confirms-brand"
 
 
 @dataclass
@@ -104,6 +126,54 @@ def _decide(key: str, cands: list[Candidate]) -> FieldResult:
     return FieldResult(key, None, ranked[0].score if ranked else 0.0, ranked)
 
 
+def _video_class(cands: list[Candidate]) -> list[Candidate]:
+    """Fold the generic 'serves video' votes into the best-supported video class."""
+    video = next((c for c in cands if c.value == VIDEO), None)
+    if video is None:
+        return cands
+    rest = [c for c in cands if c is not video]
+    specific = [c for c in rest if c.value in VIDEO_CLASSES]
+    if specific:
+        target = _rank(specific)[0]
+    else:
+        target = Candidate("device_type", "camera")
+        rest.append(target)
+    for support in video.support.values():
+        target.add(support, target.value)
+    return rest
+
+
+def _oem_over_maker_name(brand: FieldResult) -> FieldResult:
+    """An OEM brand set-able on its own outranks its maker's own name as the brand."""
+    winner = brand.winner
+    own = {m.casefold() for m in MAKERS}
+    if winner is None or winner.value.casefold() not in own:
+        return brand
+    for cand in brand.candidates[1:]:
+        if cand.score < THRESHOLD:
+            continue
+        makers = {m.casefold() for m, _w, _why in maker_hints(cand.value)}
+        if winner.value.casefold() in makers:
+            ranked = [cand] + [c for c in brand.candidates if c is not cand]
+            return FieldResult("brand", cand.value, cand.score, ranked)
+    return brand
+
+
+def _maker_confirms_brand(table: dict[str, list[Candidate]], maker: FieldResult,
+                          brand: FieldResult) -> FieldResult:
+    """A weakly shown brand that is the decided maker's own name is confirmed by the maker."""
+    if brand.value is not None or maker.winner is None:
+        return brand
+    for cand in table.get("brand", []):
+        if cand.value.casefold() == maker.winner.value.casefold():
+            hit = next((s.hit for s in maker.winner.support.values() if s.hit is not None), None)
+            cand.add(Support(MAKER_BRAND_RULE, MAKER_CONFIRMS_BRAND, hit,
+                             f"the name shown is the maker {maker.winner.value!r} that "
+                             "protocol telltales established"), cand.value)
+            return _decide("brand", table["brand"])
+    return brand
+
+
 def _brand_hints(table: dict[str, list[Candidate]], brand: FieldResult) -> None:
     """Add the maker hints of the chosen brand to the manufacturer candidates."""
     winner = brand.winner
@@ -123,9 +193,13 @@ def fuse(hits: Iterable[Hit]) -> dict[str, FieldResult]:
     for hit in hits:
         for key, value in hit.says.items():
             _vote(table, key, value, Support(hit.rule.id, hit.weight(key), hit))
+    if "device_type" in table:
+        table["device_type"] = _video_class(table["device_type"])
     results = {key: _decide(key, table.get(key, [])) for key in SAYABLE if key != "manufacturer"}
+    results["brand"] = _oem_over_maker_name(results["brand"])
     _brand_hints(table, results["brand"])
     results["manufacturer"] = _decide("manufacturer", table.get("manufacturer", []))
+    results["brand"] = _maker_confirms_brand(table, results["manufacturer"], results["brand"])
     return results
 
 

@@ -28,6 +28,10 @@ MAKERS: tuple[str, ...] = (
 )
 _MAKER_BY_KEY = {m.casefold(): m for m in MAKERS}
 
+#: Pseudo-class a rule may say for "serves live video" (camera, encoder or recorder alike);
+#: fusion folds it into the best-supported video class (see fusion.py).
+VIDEO = "video"
+
 #: Vendor class words (as devices report them) -> camaudit device_type.
 #: Sources: ISAPI deviceType IPCamera/NVR/DVR (maciej-or/hikvision_next fixtures),
 #: Reolink GetDevInfo type IPC (reolinkapipy), Axis ProdType (Kane610/axis).
@@ -51,7 +55,7 @@ def mac(value: str) -> str:
 
 
 def device_type(value: str) -> str:
-    if value in DEVICE_TYPES:
+    if value in DEVICE_TYPES or value == VIDEO:
         return value
     return CLASS_WORDS.get(value.casefold(), "")
 

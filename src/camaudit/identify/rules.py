@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from camaudit.errors import ConfigError
-from camaudit.identify.normalise import MAKERS
+from camaudit.identify.normalise import MAKERS, VIDEO
 from camaudit.model import DEVICE_TYPES
 
 #: Device fields a rule may set.
@@ -140,8 +140,9 @@ def _check_says(says: Any, regex: re.Pattern[str], where: str) -> dict[str, str]
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where}: says.{key} must be a non-empty string")
         templated = "{" in value
-        if key == "device_type" and not templated and value not in DEVICE_TYPES:
-            raise ConfigError(f"{where}: says.device_type {value!r} is not one of {DEVICE_TYPES}")
+        if key == "device_type" and not templated and value not in (*DEVICE_TYPES, VIDEO):
+            raise ConfigError(f"{where}: says.device_type {value!r} is not one of "
+                              f"{(*DEVICE_TYPES, VIDEO)}")
         if key == "manufacturer" and not templated and value not in MAKERS:
             raise ConfigError(f"{where}: says.manufacturer {value!r} is not a maker "
                               "named in docs/CONTRACTS.md")

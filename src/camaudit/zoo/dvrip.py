@@ -7,8 +7,10 @@ the one the Dahua JSON Debug Console reads and writes (mcw0/Tools
 ``b0 01 ..`` header whose bytes 4..8 (LE) give the length of a text body
 ``Realm:<realm>\\r\\nRandom:<n>\\r\\n``; a ``a0 05`` login is answered with a
 ``b0 ..`` header whose bytes 8..10 are ``00 08`` (success) or ``01 00``
-(authentication failed); bytes 16..20 hold the session id. The zoo keeps to
-exactly those fields and zero-fills the rest.
+(authentication failed); bytes 16..20 hold the session id. An old-style ``a0 05``
+login with blank hashes and no payload is answered with the same realm challenge, as
+Tenable's TRA-2020-20 PoC (Exploit-DB 48304) relies on. The zoo keeps to exactly those
+fields and zero-fills the rest.
 """
 
 from __future__ import annotations
@@ -69,7 +71,10 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dev
             return
         if head[0] != 0xA0:
             return  # not DVRIP: a real device drops the connection too
-        if head[1] == 0x01:
+        if head[1] == 0x01 or (head[1] == 0x05 and length == 0):
+            # 0xa0 0x01 asks for the realm (mcw0's console); an old-style 0xa0 0x05 login
+            # with blank hashes and no payload gets the same challenge (Tenable TRA-2020-20,
+            # Exploit-DB 48304: the first step of the PoC's login).
             text = f"Realm:{realm}\r\nRandom:{random}\r\n".encode()
             writer.write(header(b"\xb0\x01\x00\x68", len(text)) + text)
         elif head[1] == 0x05:

@@ -36,7 +36,8 @@ _NS = ('xmlns:SOAP-ENV="http://www.w3.org/2003/05/soap-envelope" '
        'xmlns:tt="http://www.onvif.org/ver10/schema" '
        'xmlns:ter="http://www.onvif.org/ver10/error"')
 _ACTION = re.compile(rb"<(?:[\w-]+:)?(Get\w+)[\s/>]")
-_TOKEN = {name: re.compile(rf"<(?:[\w-]+:)?{name}[^>]*>([^<]*)<".encode())
+# "Username" must not match the enclosing <wsse:UsernameToken>: the name ends at '>' or a space.
+_TOKEN = {name: re.compile(rf"<(?:[\w-]+:)?{name}(?:\s[^>]*)?>([^<]*)<".encode())
           for name in ("Username", "Password", "Nonce", "Created")}
 _PRE_AUTH = {"GetSystemDateAndTime"}
 
