@@ -10,6 +10,7 @@ from typing import Any
 import lxml.html
 import pytest
 
+from camaudit.model import Device
 from camaudit.report.charts import bar_chart
 from camaudit.report.diff import diff_documents
 from camaudit.report.html import explain_fields, render_html, safe_url
@@ -91,7 +92,7 @@ def test_self_contained_with_a_csp_that_admits_only_our_code(tree: Any) -> None:
 def test_summary_counts_and_todo(tree: Any) -> None:
     counts = {el.get("data-count"): int(el.text) for el in tree.xpath("//*[@data-count]")}
     assert counts == {"devices": 5, "restricted": 3, "analytics": 1, "kev": 1, "vulnerable": 2,
-                      "unknown-maker": 1, "white-label": 2}
+                      "unknown-maker": 1, "white-label": 2, "kev-possible": 0}
     todo = tree.xpath("//ol[@class='todo']")[0].text_content()
     assert "3 restricted devices" in todo and "USD 3,900" in todo
     charts = tree.xpath("//*[local-name()='svg']")
@@ -106,6 +107,17 @@ def test_field_reasons_separate_support_from_contrary_evidence(doc: dict[str, An
     assert reasons["brand"].supporting == [] and reasons["brand"].value == "Annke"
     assert "serial" in reasons and reasons["serial"].value == "SN-HIK-1"
     assert "hostname" not in reasons  # unknown and no evidence: nothing to explain
+
+
+def test_possibly_affected_kev_is_counted_apart(samples: Any) -> None:
+    unread = samples.kev("CVE-2021-33044")
+    unread.status = "possible"
+    device = Device("192.0.2.50", device_type="camera", manufacturer="Dahua", findings=[unread])
+    tree = parse(render_html(samples.document([device])))
+    counts = {el.get("data-count"): int(el.text) for el in tree.xpath("//*[@data-count]")}
+    assert (counts["kev"], counts["kev-possible"]) == (0, 1)
+    assert "Read the firmware version of the 1 device" in tree.xpath(
+        "//ol[@class='todo']")[0].text_content()
 
 
 def test_empty_scan_renders(samples: Any) -> None:

@@ -108,7 +108,8 @@ class Summary:
     restricted: int
     analytics: int
     vulnerable: int
-    kev: int
+    kev: int  # confirmed: the firmware read is inside a published affected range
+    kev_possible: int  # the model is affected but the firmware was not read or not conclusive
     unknown_maker: int
     white_label: int
     groups: list[Group]
@@ -118,8 +119,9 @@ class Summary:
         return sum(len(g.rows) for g in self.groups)
 
 
-def _device_has_kev(device: DeviceDoc) -> bool:
-    return any(is_kev(f) for f in active_findings(device) if f.get("kind") == "vulnerability")
+def _device_has_kev(device: DeviceDoc, *, possible: bool) -> bool:
+    return any(is_kev(f) and (f.get("status") == "possible") == possible
+               for f in active_findings(device) if f.get("kind") == "vulnerability")
 
 
 def summarise(doc: Doc) -> Summary:
@@ -142,7 +144,9 @@ def summarise(doc: Doc) -> Summary:
         restricted=sum(has_kind(d, "restriction") for d in devices),
         analytics=sum(has_kind(d, "analytics") for d in devices),
         vulnerable=sum(has_kind(d, "vulnerability") for d in devices),
-        kev=sum(_device_has_kev(d) for d in devices),
+        kev=sum(_device_has_kev(d, possible=False) for d in devices),
+        kev_possible=sum(_device_has_kev(d, possible=True)
+                         and not _device_has_kev(d, possible=False) for d in devices),
         unknown_maker=sum(has_kind(d, "unknown-maker") for d in devices),
         white_label=sum(is_oem(d) for d in devices),
         groups=ordered,
