@@ -42,3 +42,20 @@ def test_html_report_of_the_zoo_shows_every_device_and_finding(zoo_scan) -> None
     scripts = [s.text or "" for s in tree.iter("script")]
     assert not any("alert(" in s for s in scripts)
     assert not any(el.get("onerror") for el in tree.iter())
+
+
+def test_fail_on_sets_the_exit_code_for_pipelines(zoo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    hikvision = next(d for d in zoo.devices if d["persona"].startswith("hikvision-ipc"))
+    printer = next(d for d in zoo.devices if d["persona"] == "hp-printer")
+
+    def scan(address: str, fail_on: str) -> int:
+        return subprocess.run(
+            [sys.executable, "-m", "camaudit", "-q", "scan", address, "--db",
+             str(tmp_path / "gate.db"), "--fail-on", fail_on], capture_output=True,
+            timeout=120).returncode
+
+    assert scan(hikvision["address"], "high") == 3  # NDAA 889 / FCC findings are high
+    assert scan(printer["address"], "low") == 0  # a printer is nobody's covered equipment
