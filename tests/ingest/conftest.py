@@ -195,7 +195,7 @@ class Lab:
                     host: str) -> None:
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError, ssl.SSLError,
                                  TimeoutError, ValueError, asyncio.LimitOverrunError):
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HTTP_WAIT)
+            head = await _request_head(reader)
             method, target, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
             length = 0
             for line in head.decode("latin-1").split("\r\n"):
@@ -204,6 +204,8 @@ class Lab:
             if length:
                 await reader.readexactly(length)
             reply = http_reply(host, method, target)
+            if method == "HEAD":  # RFC 9110 9.3.2: same head, no body
+                reply = reply[:reply.find(b"\r\n\r\n") + 4]
             # Send the head and body in separate segments: reassembly must join them.
             split = reply.find(b"\r\n\r\n") + 4
             writer.write(reply[:split])
@@ -214,9 +216,9 @@ class Lab:
 
     async def _rtsp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError,
-                                 TimeoutError, asyncio.LimitOverrunError):
+                                 TimeoutError, asyncio.LimitOverrunError, ValueError):
             while True:
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HTTP_WAIT)
+                head = await _request_head(reader)
                 text = head.decode("latin-1")
                 method = text.split(" ", 1)[0]
                 cseq = next((ln.split(":", 1)[1].strip() for ln in text.split("\r\n")
@@ -248,6 +250,14 @@ class Lab:
             writer.write(header + DVRIP_CHALLENGE)
             await writer.drain()
         writer.close()
+
+
+async def _request_head(reader: asyncio.StreamReader) -> bytes:
+    """A request head; anything that does not start like one (a TLS hello) is refused at once."""
+    first = await asyncio.wait_for(reader.readexactly(1), HTTP_WAIT)
+    if not first.isalpha():
+        raise ValueError("not a text request")
+    return first + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -359,4 +369,4 @@ def lab_nmap(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Path:
                                              if p != 37777}))
     return run_nmap([CAMERA, RECORDER], ports, out,
                     "http-title,http-headers,http-server-header,ssl-cert,rtsp-methods,"
-                    "http-favicon,banner")
+                    "http-favicon")

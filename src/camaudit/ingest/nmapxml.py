@@ -54,6 +54,8 @@ from camaudit.probes import httpauth, tls
 MAX_VALUE = 512
 MAX_OUTPUT = 16 * 1024
 MAX_LIST = 32
+_HEAD = 64 * 1024
+_DTD_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.I)
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.S)
 _UPNP_KEYS = {"server": "server", "location": "location", "name": "friendly_name",
               "manufacturer": "manufacturer", "model name": "model_name",
@@ -67,12 +69,17 @@ Mapper = Callable[[etree._Element, str, dict[str, FieldValue]],
 class _Counting:
     """A read-only stream wrapper that knows how many bytes the parser has taken."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, head: bytes = b"") -> None:
         self.stream = stream
+        self.head = head
         self.offset = 0
 
     def read(self, size: int = -1) -> bytes:
-        data = self.stream.read(size if size and size > 0 else 64 * 1024)
+        size = size if size and size > 0 else 64 * 1024
+        if self.head:
+            data, self.head = self.head[:size], self.head[size:]
+        else:
+            data = self.stream.read(size)
         self.offset += len(data)
         return data
 
@@ -312,7 +319,13 @@ def host_records(host: etree._Element) -> Iterator[Record]:
 
 def parse_nmap_xml(stream: BinaryIO, name: str) -> Iterator[Record]:
     """Records of every complete host of an nmap XML file, streamed."""
-    counting = _Counting(stream)
+    head = stream.read(_HEAD)
+    # nmap writes <!DOCTYPE nmaprun> without an internal subset; one with entity
+    # declarations is refused outright (entity expansion is a memory bomb).
+    if _DTD_SUBSET.search(head):
+        raise bad_input(name, _DTD_SUBSET.search(head).start(),  # type: ignore[union-attr]
+                        "XML with an internal DTD subset (entity declarations) refused")
+    counting = _Counting(stream, head)
     parser = etree.iterparse(counting, events=("start", "end"), resolve_entities=False,
                              no_network=True, load_dtd=False, huge_tree=False,
                              remove_comments=True, remove_pis=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -64,38 +65,31 @@ class IngestResult:
         return [s.error for s in self.sources if s.error]
 
 
-class _Guarded:
+class _Guarded(io.RawIOBase):
     """A read-only stream that turns gzip/zlib/OS failures into IngestError with the offset."""
 
     def __init__(self, inner: BinaryIO, name: str,
                  on_read: Callable[[int], None] | None = None) -> None:
+        super().__init__()
         self.inner = inner
-        self.name = name
+        self.name_ = name
         self.offset = 0
         self.on_read = on_read
 
-    def read(self, size: int = -1) -> bytes:
+    def readinto(self, buffer: Any) -> int:
         try:
-            data = self.inner.read(size)
+            data = self.inner.read(len(buffer))
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise bad_input(self.name, self.offset, f"compressed data is damaged or cut "
+            raise bad_input(self.name_, self.offset, f"compressed data is damaged or cut "
                             f"short ({type(exc).__name__})") from exc
         except OSError as exc:
-            raise bad_input(self.name, self.offset, f"read failed: {exc.strerror or exc}") \
+            raise bad_input(self.name_, self.offset, f"read failed: {exc.strerror or exc}") \
                 from exc
+        buffer[:len(data)] = data
         self.offset += len(data)
         if self.on_read is not None:
             self.on_read(self.offset)
-        return data
-
-    def readline(self, size: int = -1) -> bytes:
-        try:
-            data = self.inner.readline(size)
-        except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
-            raise bad_input(self.name, self.offset, f"compressed data is damaged or cut "
-                            f"short ({type(exc).__name__})") from exc
-        self.offset += len(data)
-        return data
+        return len(data)
 
     def seek(self, pos: int, whence: int = 0) -> int:
         self.offset = self.inner.seek(pos, whence)
@@ -109,18 +103,6 @@ class _Guarded:
 
     def readable(self) -> bool:
         return True
-
-    @property
-    def closed(self) -> bool:
-        return bool(self.inner.closed)
-
-    def readinto(self, buffer: Any) -> int:  # io.TextIOWrapper and zipfile use it
-        data = self.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
-
-    def flush(self) -> None:
-        pass
 
 
 def parser_for(fmt: str, mapping: Mapping[str, str], report: SourceReport,
@@ -154,14 +136,22 @@ def read_source(path: Path, gatherer: Gatherer, *, fmt: str | None = None,
         report.size = path.stat().st_size
         report.sha256 = _sha256(path)
         with path.open("rb") as raw:
-            detected, compressed = detect.detect(raw, name)
-            report.format = fmt or detected
-            if report.format not in detect.FORMATS:
+            if fmt is not None and fmt not in detect.FORMATS:
                 raise UsageError(f"--format must be one of {', '.join(detect.FORMATS)}")
+            try:
+                detected, compressed = detect.detect(raw, name)
+            except IngestError:
+                if fmt is None:
+                    raise
+                detected, compressed = fmt, detect.is_gzip(raw.read(2))
+                raw.seek(0)
+            report.format = fmt or detected
             inner: BinaryIO = gzip.GzipFile(fileobj=raw) if compressed else raw  # type: ignore[assignment]
-            stream = _Guarded(inner, name, None if report.format == "pcap" else progress)
+            stream = io.BufferedReader(
+                _Guarded(inner, name, None if report.format == "pcap" else progress),
+                buffer_size=1024 * 1024)
             parse = parser_for(report.format, mapping or {}, report, progress)
-            for record in parse(stream, name):  # type: ignore[arg-type]
+            for record in parse(stream, name):
                 report.records += 1
                 gatherer.add(record)
     except IngestError as exc:

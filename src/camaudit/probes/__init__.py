@@ -40,8 +40,15 @@ dvrip          reply_hex, recognised (bool), realm, device_type, serial
 xmeye          reply_hex, recognised (bool), model, firmware, serial, ret (int),
                build_time
 banner         service (ftp|telnet|ssh|other), banner
-mac            mac, oui_vendor
-inventory      make, model, firmware, location, label  (a person's claim)
+mac            mac, oui_vendor, vlan, switch_port  (last two: a switch's MAC table)
+inventory      make, model, firmware, serial, location, label, mac, file, row
+               (a person's claim, source "claim"; file/row cite the sheet)
+nmap           service, product, version, extrainfo, devicetype, ostype, cpe (list),
+               method, tunnel, protocol; without a port: os, os_vendor, devicetype,
+               cpe, accuracy (int)  (an nmap -oX file, ingest only)
+dhcp           hostname, vendor_class (option 60), param_list (option 55, "1,3,6"),
+               message_type  (capture or lease file, ingest only)
+mdns           hostname, services (list), instances (list), txt (list)  (ingest only)
 =============  =================================================================
 
 See :mod:`camaudit.probes.base` for the interface and
