@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 OUT    ?= out/demo
 
-.PHONY: demo test lint typecheck bench sysdeps clean
+.PHONY: demo test lint bench clean
 
 $(BIN)/camaudit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,27 +12,13 @@ $(BIN)/camaudit: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
 
-# Debian packages some features use: Chromium (PDF report, browser test), nmap
-# (benchmarks, ingest tests), tcpdump (pcap ingest tests), tshark (pcap ingest
-# benchmark). Installed when root.
-sysdeps:
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  missing=""; \
-	  command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
-	  command -v nmap >/dev/null || missing="$$missing nmap"; \
-	  command -v tcpdump >/dev/null || missing="$$missing tcpdump"; \
-	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
-	  command -v tshark >/dev/null || missing="$$missing tshark"; \
-	  if [ -n "$$missing" ]; then \
-	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  fi; \
-	else echo "note: not root; install chromium, nmap and tcpdump for PDF, benchmarks, pcap"; fi
-
-demo: $(BIN)/camaudit sysdeps
+# Debian packages are installed (as root) by scripts/sysdeps.sh, per target.
+demo: $(BIN)/camaudit
+	@scripts/sysdeps.sh chromium
 	$(BIN)/camaudit demo --out $(OUT)
 
-test: $(BIN)/camaudit sysdeps
+test: $(BIN)/camaudit
+	@scripts/sysdeps.sh chromium nmap tcpdump postgresql
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/pytest
 
@@ -40,7 +26,8 @@ lint: $(BIN)/camaudit
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/mypy
 
-bench: $(BIN)/camaudit sysdeps
+bench: $(BIN)/camaudit
+	@scripts/sysdeps.sh nmap tshark
 	$(BIN)/python benchmarks/run.py
 
 clean:
