@@ -20,8 +20,12 @@ from camaudit.store import Store
 from camaudit.zoo import ZooProcess, run_in_subprocess
 from camaudit.zoo.personas import load_all
 
-# CAMAUDIT_TEST_ZOO_BASE lets two suites run side by side on one machine.
+# CAMAUDIT_TEST_ZOO_BASE lets two suites run side by side on one machine; the zoo's
+# out-of-scope trap moves with it (127.X -> 127.X+100).
 ZOO_BASE = os.environ.get("CAMAUDIT_TEST_ZOO_BASE", "127.42.0.0/16")
+if "CAMAUDIT_TEST_ZOO_BASE" in os.environ:
+    os.environ.setdefault("CAMAUDIT_ZOO_TRAP",
+                          f"127.{(int(ZOO_BASE.split('.')[1]) + 100) % 256}.0.1")
 ZOO_SEED = 4242
 
 

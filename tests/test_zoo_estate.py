@@ -79,7 +79,7 @@ def test_restriction_ids_follow_the_kb() -> None:
 
 
 def test_running_manifest_and_only_zoo_addresses_answer(zoo: ZooProcess) -> None:
-    assert zoo.base == "127.42.0.0/16" and len(zoo.devices) == len(load_all()) + 6
+    assert len(zoo.devices) == len(load_all()) + 6
     assert {d["persona"] for d in zoo.devices} == set(load_all())
     used = {d["address"] for d in zoo.devices}
     net = ipaddress.IPv4Network(zoo.base)

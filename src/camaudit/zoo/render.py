@@ -8,6 +8,7 @@ when a response is sent, so 5,000 devices cost no per-device copies.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 from collections.abc import Mapping
@@ -18,8 +19,10 @@ from camaudit.zoo.personas import Persona
 
 _PLACEHOLDER = re.compile(rb"\{\{(\w+)\}\}")
 
-#: Where out-of-scope redirects, XAddrs and LOCATIONs of hostile personas point.
-OUT_OF_SCOPE = "127.67.0.1"
+#: Where out-of-scope redirects, XAddrs and LOCATIONs of hostile personas point (a trap
+#: listener counts connections to it). CAMAUDIT_ZOO_TRAP moves it, so that two zoos can
+#: run side by side on one machine.
+OUT_OF_SCOPE = os.environ.get("CAMAUDIT_ZOO_TRAP", "127.67.0.1")
 
 #: The one login every emulated device accepts (Digest/Basic, XMeye, DVRIP).
 ZOO_USER = "admin"
