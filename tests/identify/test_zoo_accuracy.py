@@ -25,18 +25,17 @@ FIELDS = ("device_type", "brand", "manufacturer")
 NOT_ON_THE_WIRE: dict[str, tuple[tuple[str, ...], str]] = {
     "hanwha-camera": (("brand", "manufacturer"),
                       "only WS-Discovery name/Wisenet (user-settable) and an ONVIF fault; no "
-                      "public SUNAPI sample, the realm is a placeholder"),
+                      "public SUNAPI sample, the realm is a placeholder; the maker's name "
+                      "(ONVIF Manufacturer) needs the login"),
     "uniview-ipc": (("brand", "manufacturer"),
-                    "only WS-Discovery name/Uniview; realm is a placeholder serial, the LAPI "
-                    "path is not probed"),
+                    "only WS-Discovery name/Uniview; realm is a placeholder serial, and a 401 "
+                    "on the LAPI path proves nothing: its reply needs the login"),
     "milesight-camera": (("manufacturer",),
                          "the brand is shown (title), but no Milesight protocol telltale is "
                          "served: a brand alone never sets the maker"),
     "unifi-protect-camera": (("device_type", "brand", "manufacturer"),
                              "persona serves a minimal page and a certificate not from a "
                              "capture; the sourced UniFi data is the Protect console's API"),
-    "digifort-vms": (("device_type", "manufacturer"),
-                     "its only service is TCP 8600, not among the default scan ports"),
     "tvt-nvr": (("device_type",),
                 "NVMS-1000 names TVT's product; public material shows it as device firmware "
                 "and as Windows VMS software, so no class is claimed"),
@@ -95,3 +94,17 @@ def test_hostile_devices_were_scanned_without_harm(zoo_scan: Any, zoo: Any) -> N
     assert scan["status"] == "done"
     stats = scan["stats"] or {}
     assert stats.get("hosts_up", 0) >= len(_scored(zoo.devices)), stats
+
+
+def test_no_model_or_firmware_is_wrong(zoo_scan: Any, zoo: Any) -> None:
+    """Model and firmware may stay null (not on the wire), but a value shown must be right."""
+    found = {d["address"]: d for d in zoo_scan.document["devices"]}
+    wrong: list[str] = []
+    for truth in _scored(zoo.devices):
+        got = found.get(truth["address"], {})
+        for name in ("model", "firmware"):
+            have = got.get(name)
+            if have is not None and have.casefold() != (truth.get(name) or "").casefold():
+                wrong.append(f"{truth['address']} {truth['persona']}: {name} = {have!r}, "
+                             f"expected {truth.get(name)!r}")
+    assert not wrong, "\n".join(wrong)

@@ -35,6 +35,20 @@ def test_ssh_and_other() -> None:
     assert banner.parse_banner(b"hello\n", 2121)["service"] == "other"
 
 
+# nmap-service-probes 'match digifort' (port 8600; nmap 7.92 copy cyal1/nmap-7.92
+# @dafc4cea5916d8ca3287b37476a36fed76d18080), with a nonce of 32 upper-case hex digits.
+DIGIFORT = (b"\xd1Q\xf0'\0\0\0;\x01\x05LOGIN\0\0\0\x30\x01\x01\0\0\0\x05NONCE\x08 \0\0\0"
+            + b"0123456789ABCDEF0123456789ABCDEF")
+
+
+def test_digifort_greeting() -> None:
+    fields = banner.parse_banner(DIGIFORT, 8600)
+    assert fields["service"] == "digifort"
+    tail = "LOGIN   0      NONCE     0123456789ABCDEF0123456789ABCDEF"
+    assert str(fields["banner"]).endswith(tail)
+    assert 8600 in banner.PROBE.ports
+
+
 def test_iac_iac_is_a_literal_byte() -> None:
     text, seen = banner.strip_telnet(b"a" + bytes([IAC, IAC]) + b"b")
     assert (text, seen) == (b"a\xffb", True)
@@ -52,13 +66,13 @@ def test_ftp_done() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=2048), st.sampled_from([21, 23, 2121]))
+@given(st.binary(max_size=2048), st.sampled_from([21, 23, 2121, 8600]))
 def test_fuzz(data: bytes, port: int) -> None:
     try:
         fields = banner.parse_banner(data, port)
     except ParseError:
         return
-    assert fields["service"] in ("ftp", "telnet", "ssh", "other")
+    assert fields["service"] in ("ftp", "telnet", "ssh", "digifort", "other")
     assert len(str(fields["banner"])) <= banner.MAX_TEXT
 
 

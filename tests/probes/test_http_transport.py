@@ -110,7 +110,8 @@ def test_root_page_icon_link_and_open_isapi() -> None:
     asked = [path_of(r) for r in seen.requests]
     assert asked == ["/", "/img/site.ico", "/ISAPI/System/deviceInfo",
                      "/cgi-bin/magicBox.cgi?action=getSystemInfo", "/RPC2_Login",
-                     "/axis-cgi/param.cgi?action=list&group=root.Brand"]
+                     "/axis-cgi/param.cgi?action=list&group=root.Brand",
+                     "/LAPI/V1.0/System/DeviceInfo"]
 
 
 def test_dahua_cgi_and_rpc2_challenge() -> None:
@@ -151,7 +152,7 @@ def test_catch_all_server_gives_no_vendor_observation_and_few_requests() -> None
     observations = run_against(lambda _request: spa, seen=seen)
     assert {o.probe for o in observations} == {"http"}
     assert "favicon_md5" not in one(observations, "http", "/favicon.ico").fields
-    assert seen.connections == 6 <= http.MAX_REQUESTS
+    assert seen.connections == 7 <= http.MAX_REQUESTS
 
 
 def test_chunked_root_and_keep_alive_server_is_not_waited_for() -> None:

@@ -179,11 +179,43 @@ def test_request_table_is_consistent() -> None:
     assert len(set(keys)) == len(keys)
     for i, req in enumerate(vendor_http.REQUESTS):
         assert req.after is None or req.after in keys[:i]
-        assert req.probe in ("isapi", "dahua-cgi", "dahua-rpc2", "vapix")
+        assert req.probe in ("isapi", "dahua-cgi", "dahua-rpc2", "vapix", "lapi")
+
+
+# Uniview LAPI DeviceInfo envelope of an NVR302-16S2, as a public NetBox sync tool's Uniview
+# collector tests it (keys of Data per apache/hertzbeat define/app-uniview.yml
+# @1df0901ed739744bd67517d55f42b11f004b8cd7: '$.Response.Data').
+LAPI_DEVICE_INFO = (
+    b'{"Response": {"ResponseURL": "/LAPI/V1.0/System/DeviceInfo", "ResponseCode": 0, '
+    b'"ResponseString": "Succeed", "StatusCode": 0, "Data": {"ID": 0, "DeviceName": '
+    b'"NVR302-16S2", "DeviceType": 1, "DeviceModel": "NVR302-16S2", "SerialNumber": '
+    b'"210235XAX93239000081", "FirmwareVersion": "NVR-B3601.37.45.230825"}}}')
+
+
+def test_lapi_device_info_sample() -> None:
+    assert vendor_http.parse_lapi_device_info(LAPI_DEVICE_INFO) == {
+        "envelope": "/LAPI/V1.0/System/DeviceInfo", "model": "NVR302-16S2",
+        "firmware": "NVR-B3601.37.45.230825", "serial": "210235XAX93239000081",
+        "device_name": "NVR302-16S2", "device_type_code": "1"}
+
+
+def test_lapi_envelope_alone_is_the_telltale() -> None:
+    body = b'{"Response": {"ResponseCode": 0, "Data": {"DeviceModel": ""}}}'
+    assert vendor_http.parse_lapi_device_info(body) == {"envelope": "Response.Data"}
+
+
+@pytest.mark.parametrize("bad", [
+    b"", b"{}", b'{"Response": 1}', b'{"Response": {"Data": []}}', b"[" * 100_000,
+    b'{"Response": {"ResponseCode": 1, "ResponseString": "Common Error", "StatusCode": 65535, '
+    b'"Data": {}}}', b"<html>401</html>"])
+def test_lapi_rejects_errors_and_other_replies(bad: bytes) -> None:
+    with pytest.raises(ParseError):
+        vendor_http.parse_lapi_device_info(bad)
 
 
 PARSERS = [vendor_http.parse_isapi_device_info, vendor_http.parse_magicbox,
-           vendor_http.parse_vapix_params, vendor_http.parse_rpc2_login]
+           vendor_http.parse_vapix_params, vendor_http.parse_rpc2_login,
+           vendor_http.parse_lapi_device_info]
 
 
 def only_fields_or_parse_error(data: bytes) -> None:
@@ -215,3 +247,4 @@ def test_fuzz_mutated_samples(cut: int, noise: bytes) -> None:
         raw = body(name)
         only_fields_or_parse_error(raw[:cut] + noise + raw[cut:])
     only_fields_or_parse_error(RPC2_CHALLENGE[:cut] + noise + RPC2_CHALLENGE[cut:])
+    only_fields_or_parse_error(LAPI_DEVICE_INFO[:cut] + noise + LAPI_DEVICE_INFO[cut:])

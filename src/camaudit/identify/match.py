@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from camaudit.identify.normalise import normalise
 from camaudit.identify.rules import RAW_FIELD, RAW_TEXT_CAP, Rule, RuleSet
@@ -19,7 +20,7 @@ from camaudit.model import Observation
 
 #: Longest field value a rule looks at (bodies are 4 KiB by contract; headroom).
 VALUE_CAP = 8 * 1024
-_TEMPLATE = re.compile(r"\{(\w+|f:\w+)\}")
+_TEMPLATE = re.compile(r"\{(\w+|f:\w+)(\|uri)?\}")
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,11 @@ def _fill(template: str, match: re.Match[str], fields: dict[str, Any]) -> str:
         key = ref.group(1)
         if key.startswith("f:"):
             values = field_values(fields, key[2:])
-            return values[0] if values else ""
-        group = match.group(int(key)) if key.isdigit() else match.group(key)
-        return group or ""
+            text = values[0] if values else ""
+        else:
+            text = (match.group(int(key)) if key.isdigit() else match.group(key)) or ""
+        # `{1|uri}`: a URI component (an ONVIF scope) is percent-decoded, RFC 3986 2.1
+        return unquote(text, errors="replace") if ref.group(2) else text
 
     return _TEMPLATE.sub(one, template)
 

@@ -24,7 +24,7 @@ MAKERS: tuple[str, ...] = (
     "Hikvision", "Dahua", "Xiongmai", "Uniview", "TVT", "Tiandy", "Axis", "Hanwha Vision",
     "Bosch", "Reolink", "Ubiquiti", "Milesight", "Mobotix", "TP-Link", "Vivotek", "i-PRO",
     "Huawei", "Amcrest", "GeoVision", "NUUO", "D-Link", "QNAP", "Synology", "HP", "Brother",
-    "Cisco", "Yealink", "Polycom", "MikroTik", "Netgear", "Edimax", "PTZOptics",
+    "Cisco", "Yealink", "Polycom", "MikroTik", "Netgear", "Edimax", "PTZOptics", "Digifort",
 )
 _MAKER_BY_KEY = {m.casefold(): m for m in MAKERS}
 

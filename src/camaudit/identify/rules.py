@@ -37,7 +37,7 @@ SAYABLE: tuple[str, ...] = (
 RAW_FIELD = "raw"
 RAW_TEXT_CAP = 16 * 1024
 
-_TEMPLATE = re.compile(r"\{(\w+|f:\w+)\}")
+_TEMPLATE = re.compile(r"\{(\w+|f:\w+)(?:\|uri)?\}")
 _ALLOWED_KEYS = {
     "id", "probe", "field", "pattern", "ignore_case", "also", "absent", "says", "weight",
     "weights", "source", "checked", "examples", "note",

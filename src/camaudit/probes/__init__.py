@@ -23,6 +23,8 @@ dahua-cgi      device_type, serial, hardware, firmware, firmware_build,
                update_serial  (magicBox.cgi key=value)
 dahua-rpc2     realm, encryption, random, mac  (RPC2_Login challenge)
 vapix          brand, model, product_type, firmware, serial  (Axis param.cgi)
+lapi           envelope, model, firmware, serial, device_name, device_type_code,
+               hardware  (Uniview /LAPI/V1.0/System/DeviceInfo)
 tls            subject, issuer, san (list), serial, not_before, not_after,
                fingerprint_sha256, self_signed (bool), error (unreadable cert)
 rtsp           method, status (int), server, realm, auth_scheme, public (list),
@@ -39,7 +41,7 @@ hik-sdk        reply_hex (first 64 bytes), recognised (bool), error_code
 dvrip          reply_hex, recognised (bool), realm, device_type, serial
 xmeye          reply_hex, recognised (bool), model, firmware, serial, ret (int),
                build_time
-banner         service (ftp|telnet|ssh|other), banner
+banner         service (ftp|telnet|ssh|digifort|other), banner
 mac            mac, oui_vendor, vlan, switch_port  (last two: a switch's MAC table)
 inventory      make, model, firmware, serial, location, label, mac, file, row
                (a person's claim, source "claim"; file/row cite the sheet)

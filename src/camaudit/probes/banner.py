@@ -1,4 +1,4 @@
-"""FTP (21) and Telnet (23) greetings: connect, listen, never log in.
+"""Greetings volunteered on connect (FTP 21, Telnet 23, Digifort 8600): listen, never log in.
 
 Recorders often leave FTP and Telnet open, and their greetings name the
 stack or the board ("220 DVR FTP server ready", a BusyBox login prompt).
@@ -14,8 +14,14 @@ Sources (checked 2026-11-25):
   SB (250) ... IAC SE (240) is a subnegotiation, IAC IAC is a literal 255.
 - nmap-service-probes (nmap/nmap): the NULL probe (send nothing, wait) is how
   nmap reads these banners; ``match telnet m|^\\xff|`` and ``^220`` FTP.
+- Digifort server greeting on TCP 8600: nmap-service-probes (nmap 7.92, copy in
+  cyal1/nmap-7.92 ``nmap-service-probes`` at dafc4cea5916d8ca3287b37476a36fed76d18080,
+  "# Digifort port 8600."): ``match digifort m|^\\xd1Q\\xf0'\\0\\0\\0;\\x01\\x05LOGIN...NONCE
+  ...[0-9A-F]{32}$|``; the Digifort analytics (8610) and LPR (8611) services send frames
+  with the same 4-byte start ``\\xd1Q\\xf0'``. Such a greeting is service ``digifort``.
 
-Fields (``banner``): service (ftp|telnet|ssh|other), banner (text, at most 1 KiB).
+Fields (``banner``): service (ftp|telnet|ssh|digifort|other), banner (text, at most 1 KiB;
+control bytes of a binary greeting shown as spaces).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from camaudit.netio import Net, open_tcp
 from camaudit.probes.base import Probe
 
 IAC, SB, SE = 255, 250, 240
+#: First bytes of every Digifort server frame (nmap digifort, digifort-analytics, digifort-lpr).
+DIGIFORT_MAGIC = b"\xd1Q\xf0'"
 MAX_BANNER = 4096
 MAX_TEXT = 1024
 #: How long we listen for a greeting.
@@ -76,7 +84,9 @@ def parse_banner(data: bytes, port: int) -> dict[str, FieldValue]:
     text = raw.decode("utf-8", "replace")
     text = "".join(ch if ch.isprintable() or ch in "\r\n\t" else " " for ch in text)
     text = text.strip()[:MAX_TEXT]
-    if text.startswith("SSH-"):
+    if data.startswith(DIGIFORT_MAGIC):
+        service = "digifort"
+    elif text.startswith("SSH-"):
         service = "ssh"
     elif text[:3] in ("220", "120", "421") and (port == 21 or text[3:4] in (" ", "-")):
         service = "ftp"
@@ -101,4 +111,4 @@ async def run(net: Net, address: str, port: int) -> list[Observation]:
     return [Observation(address=address, port=port, probe="banner", fields=fields, raw=data)]
 
 
-PROBE = Probe(name="banner", ports=frozenset({21, 23}), run=run, order=40)
+PROBE = Probe(name="banner", ports=frozenset({21, 23, 8600}), run=run, order=40)

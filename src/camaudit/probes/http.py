@@ -14,7 +14,7 @@ Per port, in this order (one connection each, ``Connection: close``):
    else ``/favicon.ico`` (as nmap's http-favicon does), hashed by
    :mod:`camaudit.probes.favicon`.
 4. The vendor endpoints of :data:`camaudit.probes.vendor_http.REQUESTS`
-   (ISAPI, Dahua magicBox and RPC2_Login, Axis param.cgi).
+   (ISAPI, Dahua magicBox and RPC2_Login, Axis param.cgi, Uniview LAPI).
 
 Why the vendor endpoints are always asked instead of only after a hint: the
 point of camaudit is to name the maker behind an OEM label, and OEM login
@@ -27,7 +27,7 @@ hostile device costs one read timeout.
 
 Observations: ``http`` (one per path fetched; see :func:`response_fields`),
 ``tls`` (once per TLS endpoint, :mod:`camaudit.probes.tls`) and the vendor
-probes ``isapi``, ``dahua-cgi``, ``dahua-rpc2``, ``vapix``. This module holds
+probes ``isapi``, ``dahua-cgi``, ``dahua-rpc2``, ``vapix``, ``lapi``. This module holds
 the HTTP family's only :data:`PROBE`.
 """
 
@@ -47,7 +47,7 @@ from camaudit.probes.base import Probe
 PORTS = frozenset({80, 81, 88, 443, 8080, 8081, 8443, 8888})
 TLS_PORTS = frozenset({443, 8443})
 MAX_REDIRECTS = 2
-MAX_REQUESTS = 12
+MAX_REQUESTS = 14
 #: The whole port may take this many read timeouts.
 TIME_FACTOR = 3
 #: Bytes read per response (the session is also bounded by net.max_bytes).

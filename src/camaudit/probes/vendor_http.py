@@ -33,6 +33,14 @@ Sources (all checked 2026-11-25):
   "Parameter management", https://developer.axis.com/vapix/network-video/parameter-management);
   samples in Kane610/axis ``tests/parameters/test_brand.py`` and
   ``test_properties.py`` at de855ed4edf0c4796d2eb5f3e46cc2e79b348069.
+- Uniview LAPI ``GET /LAPI/V1.0/System/DeviceInfo`` (HTTP Digest): JSON
+  ``{"Response": {"ResponseURL", "ResponseCode", "StatusCode", "Data": {...}}}`` with
+  ``Data.DeviceName``, ``SerialNumber``, ``FirmwareVersion``, ``DeviceModel``;
+  apache/hertzbeat ``hertzbeat-manager/src/main/resources/define/app-uniview.yml`` at
+  1df0901ed739744bd67517d55f42b11f004b8cd7 (``parseScript: '$.Response.Data'``) and
+  ``home/docs/help/uniview.md`` at a1965963d181b8e52976b3bee118c7c7bcbc3738; a whole
+  envelope of an NVR302-16S2 (``ResponseCode: 0``, ``ResponseString: "Succeed"``,
+  ``DeviceType: 1``) is a test fixture of a public NetBox sync tool's Uniview collector.
 """
 
 from __future__ import annotations
@@ -158,6 +166,50 @@ def parse_vapix_params(body: bytes) -> dict[str, FieldValue]:
     return fields
 
 
+# --- Uniview LAPI -----------------------------------------------------------------------
+
+_LAPI_FIELDS = {
+    "DeviceModel": "model",
+    "FirmwareVersion": "firmware",
+    "SerialNumber": "serial",
+    "DeviceName": "device_name",
+    "DeviceType": "device_type_code",
+    "HardwareID": "hardware",
+}
+
+
+def parse_lapi_device_info(body: bytes) -> dict[str, FieldValue]:
+    """``lapi`` fields from a ``/LAPI/V1.0/System/DeviceInfo`` JSON envelope.
+
+    ``envelope`` is always set (``Response`` with ``ResponseURL``/``Data``): the
+    reply shape itself is the Uniview telltale, even when every value is empty.
+    """
+    _check_size(body, "lapi")
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise ParseError(f"lapi: not JSON ({type(exc).__name__})", 0) from exc
+    response = doc.get("Response") if isinstance(doc, dict) else None
+    if not isinstance(response, dict):
+        raise ParseError("lapi: reply without a Response object", 0)
+    data = response.get("Data")
+    if not isinstance(data, dict):
+        raise ParseError("lapi: Response without a Data object", 0)
+    code = response.get("ResponseCode")
+    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+        raise ParseError(f"lapi: ResponseCode {code} (an error envelope)", 0)
+    url = response.get("ResponseURL")
+    fields: dict[str, FieldValue] = {
+        "envelope": _value(url) if isinstance(url, str) and url.strip() else "Response.Data"}
+    for key, name in _LAPI_FIELDS.items():
+        value = data.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            text = _value(str(value))
+            if text:
+                fields[name] = text
+    return fields
+
+
 # --- Dahua RPC2 login challenge --------------------------------------------------------
 
 RPC2_LOGIN_BODY = json.dumps({
@@ -222,4 +274,6 @@ REQUESTS: tuple[VendorRequest, ...] = (
     VendorRequest("vapix-properties", "vapix", "GET",
                   "/axis-cgi/param.cgi?action=list&group=root.Properties",
                   parse_vapix_params, after="vapix-brand"),
+    VendorRequest("lapi-deviceinfo", "lapi", "GET", "/LAPI/V1.0/System/DeviceInfo",
+                  parse_lapi_device_info),
 )

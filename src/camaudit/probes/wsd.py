@@ -41,6 +41,12 @@ from camaudit.probes.base import Probe
 from camaudit.probes.xmlsafe import child_text, iter_local, parse_xml, split_list
 
 PORT = 3702
+#: Seconds to wait for a second reply once the first is in. A unicast SOAP-over-UDP
+#: message is sent once more after a random delay of UDP_MIN_DELAY..UDP_MAX_DELAY
+#: (50..250 ms; SOAP-over-UDP 1.1, OASIS 2009, §3.4 and Appendix I:
+#: http://docs.oasis-open.org/ws-dd/soapoverudp/1.1/os/wsdd-soapoverudp-1.1-spec-os.html),
+#: so waiting the full read timeout for it only slows the scan.
+REPEAT_WINDOW = 0.25
 NS_DISCOVERY = "http://schemas.xmlsoap.org/ws/2005/04/discovery"
 #: At most this many in-scope XAddrs are followed per host.
 MAX_FOLLOW = 2
@@ -92,7 +98,7 @@ def parse_probe_matches(data: bytes) -> dict[str, FieldValue]:
 async def run(net: Net, address: str, port: int) -> list[Observation]:
     """Send one unicast Probe; parse each reply; follow in-scope XAddrs the ONVIF probe skips."""
     replies = await udp_exchange(net, address, PORT, build_probe(), max_replies=2,
-                                 why="ws-discovery probe")
+                                 linger=REPEAT_WINDOW, why="ws-discovery probe")
     out: list[Observation] = []
     for reply in replies:
         try:
