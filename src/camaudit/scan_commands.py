@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -151,9 +152,13 @@ def scan(
     info(f"scan {scan_id} done: {stats.hosts_up} hosts up, {stats.devices} surveillance "
          f"devices, {stats.findings} findings in {stats.elapsed:.1f}s")
     document = store.document(scan_id)
+    for line in digest(document):
+        info(line)
     if json_out:
         write_json(document, json_out)
         info(f"wrote {json_out}")
+    info(f"next: camaudit show {scan_id} · camaudit explain ADDRESS --scan {scan_id} · "
+         f"camaudit report {scan_id} --html report.html")
     if fail_on is not None:
         from camaudit.assess import exceeds
 
@@ -161,6 +166,24 @@ def scan(
         if exceeds(findings, fail_on):
             err.print(f"camaudit: findings at or above {fail_on}: exit 3", markup=False)
             raise typer.Exit(3)
+
+
+def digest(document: dict[str, Any]) -> list[str]:
+    """A few plain lines on what the scan found: makers, restricted, exploitable."""
+    devices = [d for d in document["devices"]
+               if d["device_type"] in ("camera", "recorder", "encoder", "vms")]
+    if not devices:
+        return []
+    makers = Counter(d["manufacturer"] or "unknown maker" for d in devices)
+    top = ", ".join(f"{sanitize(m)} {n}" for m, n in makers.most_common(6))
+    def count(kind: str, status: str = "open") -> int:
+        return sum(any(f["kind"] == kind and f["status"] == status for f in d["findings"])
+                   for d in devices)
+    return [f"  by maker: {top}",
+            f"  restricted maker: {count('restriction')} · known-exploited firmware: "
+            f"{count('vulnerability')} (+{count('vulnerability', 'possible')} possibly) · "
+            f"ethnicity analytics: {count('analytics')} · maker unknown: "
+            f"{count('unknown-maker') + count('unknown-maker', 'possible')}"]
 
 
 def _credentials(user: str | None, password_env: str) -> Credentials | None:
