@@ -108,3 +108,34 @@ def test_no_model_or_firmware_is_wrong(zoo_scan: Any, zoo: Any) -> None:
                 wrong.append(f"{truth['address']} {truth['persona']}: {name} = {have!r}, "
                              f"expected {truth.get(name)!r}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_reolink_firmware_and_kev_with_the_operator_login(
+        zoo: Any, tmp_path_factory: Any) -> None:
+    """With the zoo login, Reolink's API gives model and firmware, so the RLC-410W persona
+    (v3.0.0.136_20121102) gets its KEV finding; neither the password nor the token is kept."""
+    from camaudit.cliutil import run_async
+    from camaudit.pipeline import ScanOptions, execute, new_scan
+    from camaudit.probes.base import Credentials
+    from camaudit.store import Store
+    from camaudit.zoo.render import ZOO_PASSWORD, ZOO_USER
+
+    reolink = [d for d in zoo.devices if str(d["persona"]).startswith("reolink-")]
+    assert {d["persona"] for d in reolink} >= {"reolink-rlc410w"}
+    db = tmp_path_factory.mktemp("reolink-login") / "scan.db"
+    store = Store(str(db))
+    options = ScanOptions(connect_timeout=1.0, probe_timeout=2.0)
+    scan_id, scope = new_scan(store, [d["address"] for d in reolink], [], options)
+    run_async(execute(store, scan_id, scope, options,
+                      credentials=Credentials(ZOO_USER, ZOO_PASSWORD)))
+    found = {d["address"]: d for d in store.document(scan_id)["devices"]}
+    for truth in reolink:
+        got = found[truth["address"]]
+        assert (got["manufacturer"], got["model"], got["firmware"]) == (
+            "Reolink", truth["model"], truth["firmware"]), truth["persona"]
+        ids = {f["id"] for f in got["findings"]}
+        assert set(truth["findings"]) <= ids, truth["persona"]
+    store.close()
+    kept = db.read_bytes()
+    assert ZOO_PASSWORD.encode() not in kept
+    assert b"<redacted>" in kept

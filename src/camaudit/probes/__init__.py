@@ -25,6 +25,8 @@ dahua-rpc2     realm, encryption, random, mac  (RPC2_Login challenge)
 vapix          brand, model, product_type, firmware, serial  (Axis param.cgi)
 lapi           envelope, model, firmware, serial, device_name, device_type_code,
                hardware  (Uniview /LAPI/V1.0/System/DeviceInfo)
+reolink        model, firmware, hardware, serial, device_type, build_day, device_name
+               (Reolink api.cgi GetDevInfo, with the operator's login only)
 tls            subject, issuer, san (list), serial, not_before, not_after,
                fingerprint_sha256, self_signed (bool), error (unreadable cert)
 rtsp           method, status (int), server, realm, auth_scheme, public (list),

@@ -15,6 +15,12 @@ Per port, in this order (one connection each, ``Connection: close``):
    :mod:`camaudit.probes.favicon`.
 4. The vendor endpoints of :data:`camaudit.probes.vendor_http.REQUESTS`
    (ISAPI, Dahua magicBox and RPC2_Login, Axis param.cgi, Uniview LAPI).
+5. With operator credentials only, and only when no other vendor endpoint
+   answered: Reolink's API (:meth:`_Session.reolink`). An anonymous
+   ``GetDevInfo`` must first come back with Reolink's "please login first"
+   error; only then is ``Login`` sent (password in the JSON body, as the API
+   does), then ``GetDevInfo`` with the token, then ``Logout``. The token is
+   redacted from every path and reply kept, the password from every reply kept.
 
 Why the vendor endpoints are always asked instead of only after a hint: the
 point of camaudit is to name the maker behind an OEM label, and OEM login
@@ -27,13 +33,14 @@ hostile device costs one read timeout.
 
 Observations: ``http`` (one per path fetched; see :func:`response_fields`),
 ``tls`` (once per TLS endpoint, :mod:`camaudit.probes.tls`) and the vendor
-probes ``isapi``, ``dahua-cgi``, ``dahua-rpc2``, ``vapix``, ``lapi``. This module holds
+probes ``isapi``, ``dahua-cgi``, ``dahua-rpc2``, ``vapix``, ``lapi``, ``reolink``. This module holds
 the HTTP family's only :data:`PROBE`.
 """
 
 from __future__ import annotations
 
 import codecs
+import json
 import re
 import time
 from urllib.parse import urljoin
@@ -47,7 +54,7 @@ from camaudit.probes.base import Probe
 PORTS = frozenset({80, 81, 88, 443, 8080, 8081, 8443, 8888})
 TLS_PORTS = frozenset({443, 8443})
 MAX_REDIRECTS = 2
-MAX_REQUESTS = 14
+MAX_REQUESTS = 18
 #: The whole port may take this many read timeouts.
 TIME_FACTOR = 3
 #: Bytes read per response (the session is also bounded by net.max_bytes).
@@ -65,6 +72,34 @@ _CHARSET_RE = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9._:-]{1,40})", re.I)
 # src/http/ngx_http_special_response.c, commit d66b7a8a1ae71d0c4e2d767f4d06f05890169b56,
 # checked 2026-11-25) and the TLS alert record type 21, version 3.x (RFC 8446 5.1).
 _TLS_HINTS = (b"The plain HTTP request was sent to HTTPS port",)
+
+
+REDACTED = "<redacted>"
+
+
+def scrub(raw: bytes, secrets: tuple[str, ...]) -> bytes:
+    """`raw` without any of `secrets` (as sent and JSON-escaped)."""
+    for secret in secrets:
+        for form in {secret, json.dumps(secret)[1:-1]}:
+            if form:
+                raw = raw.replace(form.encode("utf-8", "replace"), REDACTED.encode())
+    return raw
+
+
+def scrub_fields(fields: dict[str, FieldValue], secrets: tuple[str, ...]) -> None:
+    """Remove `secrets` from every text value of `fields`, in place."""
+    def one(text: str) -> str:
+        for secret in secrets:
+            for form in {secret, json.dumps(secret)[1:-1]}:
+                if form:
+                    text = text.replace(form, REDACTED)
+        return text
+
+    for key, value in fields.items():
+        if isinstance(value, str):
+            fields[key] = one(value)
+        elif isinstance(value, list):
+            fields[key] = [one(v) if isinstance(v, str) else v for v in value]
 
 
 _COOKIE_VALUE_RE = re.compile(r"^(\s*[^=;]*=)[^;]*")
@@ -184,9 +219,9 @@ class _Session:
                 and self.deadline - time.monotonic() > 0)
 
     async def fetch(self, target: follow.Target, method: str = "GET", path: str | None = None,
-                    *, body: bytes = b"", content_type: str | None = None
+                    *, body: bytes = b"", content_type: str | None = None, record: bool = True
                     ) -> httpclient.Exchange | None:
-        """One request within the session budget; records its observations."""
+        """One request within the session budget; records its observations unless told not."""
         if not self._can_ask():
             return None
         self.requests += 1
@@ -200,10 +235,12 @@ class _Session:
         for ex in (exchange.challenged, exchange):
             if ex is not None:
                 self.bytes_left -= len(ex.raw)
-                self._record(target, path, ex)
+                if record:
+                    self._record(target, path, ex)
         return exchange
 
-    def _record(self, target: follow.Target, path: str, ex: httpclient.Exchange) -> None:
+    def _record(self, target: follow.Target, path: str, ex: httpclient.Exchange,
+                secrets: tuple[str, ...] = ()) -> None:
         if ex.cert and (target.host, target.port) not in self.certs:
             self.certs.add((target.host, target.port))
             try:
@@ -222,6 +259,9 @@ class _Session:
                 raw = redact_raw_cookies(raw, ex.response.head_size)
         if ex.error is not None:
             fields["error"] = _text(ex.error)
+        if secrets:
+            raw = scrub(raw, secrets)
+            scrub_fields(fields, secrets)
         self.last_http = Observation(target.host, target.port, "http", fields, raw=raw,
                                      raw_size=len(ex.raw))
         self.observations.append(self.last_http)
@@ -303,8 +343,11 @@ class _Session:
                 self.last_http.fields.update(favicon.favicon_hashes(got.response.body))
                 return
 
-    async def vendors(self, target: follow.Target) -> None:
-        """Ask each vendor endpoint; a well-formed 200 adds that vendor's observation."""
+    async def vendors(self, target: follow.Target) -> set[str]:
+        """Ask each vendor endpoint; a well-formed 200 adds that vendor's observation.
+
+        Returns the keys of the requests that were answered and read.
+        """
         succeeded: set[str] = set()
         for req in vendor_http.REQUESTS:
             if req.after is not None and req.after not in succeeded:
@@ -313,9 +356,9 @@ class _Session:
                 got = await self.fetch(target, req.method, req.path, body=req.body,
                                        content_type=req.content_type)
             except NetError:
-                return
+                return succeeded
             if got is None or not got.ok:
-                return  # out of budget, or the device stopped answering properly
+                return succeeded  # out of budget, or the device stopped answering properly
             if got.status != 200 or got.response is None:
                 continue
             try:
@@ -325,6 +368,75 @@ class _Session:
             succeeded.add(req.key)
             self.observations.append(Observation(target.host, target.port, req.probe,
                                                  fields, raw=got.response.body))
+        return succeeded
+
+    async def _reolink_call(self, target: follow.Target, cmd: str, body: bytes,
+                            token: str | None, secrets: tuple[str, ...]
+                            ) -> httpclient.Exchange | None:
+        """One Reolink API POST; recorded with the token and password redacted."""
+        path = f"{vendor_http.REOLINK_API}?cmd={cmd}&token={token or 'null'}"
+        shown = f"{vendor_http.REOLINK_API}?cmd={cmd}&token={REDACTED if token else 'null'}"
+        try:
+            got = await self.fetch(target, "POST", path, body=body,
+                                   content_type="application/json", record=False)
+        except NetError:
+            return None
+        if got is None:
+            return None
+        for ex in (got.challenged, got):
+            if ex is not None:
+                self._record(target, shown, ex, secrets)
+        return got if got.ok and got.status == 200 and got.response is not None else None
+
+    async def reolink(self, target: follow.Target) -> None:
+        """Reolink firmware through its API, with the operator's login (see module doc)."""
+        creds = self.net.credentials
+        if creds is None or not creds.password:
+            return
+        try:
+            probe = await self.fetch(target, "POST",
+                                     f"{vendor_http.REOLINK_API}?cmd=GetDevInfo",
+                                     body=vendor_http.REOLINK_DEVINFO_BODY,
+                                     content_type="application/json")
+        except NetError:
+            return
+        if probe is None or not probe.ok or probe.response is None:
+            return
+        try:
+            if not vendor_http.reolink_needs_login(probe.response.body):
+                return  # not Reolink's "please login first": the password stays here
+        except ParseError:
+            return
+        secrets: tuple[str, ...] = (creds.password,)
+        login = await self._reolink_call(
+            target, "Login", vendor_http.reolink_login_body(creds.user, creds.password),
+            None, secrets)
+        if login is None or login.response is None:
+            return
+        try:
+            token = vendor_http.parse_reolink_login(login.response.body)
+        except ParseError:
+            return
+        secrets = (creds.password, token)
+        # the login reply was recorded before the token was known: scrub it now
+        for obs in self.observations:
+            if obs.probe == "http" and obs.raw and token.encode() in obs.raw:
+                obs.raw = scrub(obs.raw, secrets)
+                scrub_fields(obs.fields, secrets)
+        info = await self._reolink_call(target, "GetDevInfo", vendor_http.REOLINK_DEVINFO_BODY,
+                                        token, secrets)
+        if info is not None and info.response is not None:
+            try:
+                fields = vendor_http.parse_reolink_devinfo(info.response.body)
+            except ParseError:
+                fields = {}
+            if fields:
+                scrub_fields(fields, secrets)
+                self.observations.append(Observation(
+                    target.host, target.port, "reolink", fields,
+                    raw=scrub(info.response.body, secrets)))
+        await self._reolink_call(target, "Logout", b'[{"cmd":"Logout","action":0,"param":{}}]',
+                                 token, secrets)
 
 
 def _is_icon(response: httpwire.Response) -> bool:
@@ -349,7 +461,8 @@ async def run(net: Net, address: str, port: int) -> list[Observation]:
         return session.observations  # slow, oversized or not HTTP: stop here
     landing, page = await session.redirects(target, exchange)
     await session.favicon(landing, page)
-    await session.vendors(target)
+    if not await session.vendors(target):
+        await session.reolink(target)
     return session.observations
 
 

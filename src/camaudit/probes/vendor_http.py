@@ -41,6 +41,18 @@ Sources (all checked 2026-11-25):
   ``home/docs/help/uniview.md`` at a1965963d181b8e52976b3bee118c7c7bcbc3738; a whole
   envelope of an NVR302-16S2 (``ResponseCode: 0``, ``ResponseString: "Succeed"``,
   ``DeviceType: 1``) is a test fixture of a public NetBox sync tool's Uniview collector.
+- Reolink HTTP API ``POST /cgi-bin/api.cgi?cmd=<Cmd>`` with a JSON list body
+  ``[{"cmd", "action", "param"}]``; ``Login`` carries ``param.User.userName/password`` in the
+  body and answers ``value.Token.name``; later calls add ``&token=<name>``; ``GetDevInfo``
+  answers ``value.DevInfo`` (model, firmVer, hardVer, serial, type, buildDay, name).
+  ReolinkCameraAPI/reolinkapipy ``reolinkapi/handlers/api_handler.py`` (``login``) at
+  1f62a2423b4096940622e63f45d50f91c2fcfc71, ``examples/response/Login.json`` at
+  e776715c1cff4f71d2e3af7ebd529ba774904b1d and ``examples/response/GetDevInfo.json`` at
+  3f6e0b2b7e915df8d41fdade690f2ec6bd1f7199 (an RLC-411WS). Without a token the device
+  answers ``code`` 1 with ``error.rspCode`` -6 and ``detail`` "please login first" (the
+  re-login condition of public Reolink clients: rspCode -6 / -7 = session missing or expired).
+  The login is attempted only with operator credentials and only after that Reolink error
+  came back (:func:`reolink_needs_login`), so a password never goes to another server.
 """
 
 from __future__ import annotations
@@ -239,6 +251,86 @@ def parse_rpc2_login(body: bytes) -> dict[str, FieldValue]:
                 fields[key] = text
     if "realm" not in fields and "random" not in fields:
         raise ParseError("dahua-rpc2: params without realm or random", 0)
+    return fields
+
+
+# --- Reolink HTTP API (credentialed) ---------------------------------------------------
+
+REOLINK_API = "/cgi-bin/api.cgi"
+REOLINK_DEVINFO_BODY = b'[{"cmd":"GetDevInfo","action":0,"param":{}}]'
+#: Error codes of a call made without a valid session (login required / session expired).
+_REOLINK_LOGIN_CODES = frozenset({-6, -7})
+_REOLINK_FIELDS = {
+    "model": "model",
+    "firmVer": "firmware",
+    "hardVer": "hardware",
+    "serial": "serial",
+    "type": "device_type",
+    "buildDay": "build_day",
+    "name": "device_name",
+}
+
+
+def _reolink_first(body: bytes, what: str, cmd: str) -> dict[str, object]:
+    """The first reply object of a Reolink API answer for `cmd` (a JSON list of objects)."""
+    _check_size(body, what)
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise ParseError(f"{what}: not JSON ({type(exc).__name__})", 0) from exc
+    first = doc[0] if isinstance(doc, list) and doc else None
+    if not isinstance(first, dict) or first.get("cmd") != cmd:
+        raise ParseError(f"{what}: not a Reolink answer to {cmd}", 0)
+    return first
+
+
+def reolink_needs_login(body: bytes) -> bool:
+    """True when `body` is Reolink's "please login first" answer to GetDevInfo."""
+    first = _reolink_first(body, "reolink", "GetDevInfo")
+    error = first.get("error")
+    if not isinstance(error, dict):
+        return False
+    code = error.get("rspCode")
+    detail = str(error.get("detail", "")).strip().casefold()
+    return (isinstance(code, int) and code in _REOLINK_LOGIN_CODES) or detail == \
+        "please login first"
+
+
+def reolink_login_body(user: str, password: str) -> bytes:
+    """The ``Login`` request body (the password travels in the body, as the API does)."""
+    return json.dumps([{"cmd": "Login", "action": 0,
+                        "param": {"User": {"userName": user, "password": password}}}],
+                      separators=(",", ":")).encode()
+
+
+def parse_reolink_login(body: bytes) -> str:
+    """The session token of a successful ``Login`` answer (ParseError otherwise)."""
+    first = _reolink_first(body, "reolink login", "Login")
+    value = first.get("value")
+    token = value.get("Token") if isinstance(value, dict) else None
+    name = token.get("name") if isinstance(token, dict) else None
+    if first.get("code") != 0 or not isinstance(name, str) or not name.strip() \
+            or len(name) > MAX_VALUE or not name.isascii() or not name.isalnum():
+        raise ParseError("reolink login: no token (login refused or unknown answer)", 0)
+    return name
+
+
+def parse_reolink_devinfo(body: bytes) -> dict[str, FieldValue]:
+    """``reolink`` fields from a ``GetDevInfo`` answer (``value.DevInfo``)."""
+    first = _reolink_first(body, "reolink", "GetDevInfo")
+    value = first.get("value")
+    info = value.get("DevInfo") if isinstance(value, dict) else None
+    if first.get("code") != 0 or not isinstance(info, dict):
+        raise ParseError("reolink: GetDevInfo answer without value.DevInfo", 0)
+    fields: dict[str, FieldValue] = {}
+    for key, name in _REOLINK_FIELDS.items():
+        item = info.get(key)
+        if isinstance(item, str | int) and not isinstance(item, bool):
+            text = _value(str(item))
+            if text:
+                fields[name] = text
+    if not fields:
+        raise ParseError("reolink: DevInfo without any known key", 0)
     return fields
 
 

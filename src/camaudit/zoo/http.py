@@ -7,17 +7,23 @@ A service (``proto: http`` or ``https``; TLS is added by the server) holds:
     auth: {challenge: "Digest realm=...", status_line, headers, body, origin}
     not_found: {status_line, headers, body, origin}
     routes: [{method, path, prefix, status_line, headers, body | body_hex | body_file,
-              auth (bool), no_length (bool), origin}]
+              auth (bool), no_length (bool), json_login, denied, origin}]
     onvif: {...}  (see camaudit.zoo.onvif), answered on POST to its path
     keep_alive: false  (default: close after each response, as most cameras do)
 
 Routes match on method (``*`` for any; HEAD uses the GET route) and on the
-full target, then the path without the query, then prefix routes.
+full target, then the path without the query, then prefix routes. A route's
+path may hold ``{{name}}`` device values (a session token, say). A route with
+``json_login: {user: "0.param.User.userName", password: "0.param.User.password"}``
+reads those dotted paths (list indices are numbers) from the JSON request body
+and serves the route only to the zoo login; anything else gets its ``denied``
+item - a login carried in the body, as Reolink's API does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
@@ -25,7 +31,7 @@ from typing import Any
 
 from camaudit.errors import ParseError
 from camaudit.zoo import auth, onvif
-from camaudit.zoo.render import Device, as_bytes, fill
+from camaudit.zoo.render import ZOO_PASSWORD, ZOO_USER, Device, as_bytes, fill
 from camaudit.zoo.wire import Limits, parse_head, read_body, read_head
 
 _DEFAULT_404 = {"status_line": "HTTP/1.1 404 Not Found", "headers": ["Content-Type: text/html"],
@@ -62,19 +68,47 @@ def build_response(item: Mapping[str, Any], service: Mapping[str, Any], device: 
     return head + b"\r\n\r\n" + (b"" if head_only else payload)
 
 
-def _route(service: Mapping[str, Any], method: str, target: str) -> Mapping[str, Any] | None:
+def _json_at(doc: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
+            doc = doc[int(part)]
+        elif isinstance(doc, dict) and part in doc:
+            doc = doc[part]
+        else:
+            return None
+    return doc
+
+
+def json_login_ok(spec: Mapping[str, Any], body: bytes) -> bool:
+    """Whether the JSON request body carries the zoo login at the spec's dotted paths."""
+    try:
+        doc = json.loads(body[:65536])
+    except (ValueError, RecursionError):
+        return False
+    user = _json_at(doc, str(spec.get("user", "")))
+    password = _json_at(doc, str(spec.get("password", "")))
+    return bool(user == ZOO_USER and password == ZOO_PASSWORD)
+
+
+def _route(service: Mapping[str, Any], method: str, target: str,
+           device: Device | None = None) -> Mapping[str, Any] | None:
     routes: list[Mapping[str, Any]] = list(service.get("routes", ()) or ())
     path = target.split("?", 1)[0]
     want = "GET" if method == "HEAD" else method
+    values = device.values() if device is not None else {}
 
     def ok(r: Mapping[str, Any]) -> bool:
         return str(r.get("method", "GET")) in ("*", want)
 
+    def where(r: Mapping[str, Any]) -> str:
+        text = str(r.get("path"))
+        return fill(text.encode(), values).decode() if "{{" in text else text
+
     for r in routes:
-        if ok(r) and not r.get("prefix") and r.get("path") == target:
+        if ok(r) and not r.get("prefix") and where(r) == target:
             return r
     for r in routes:
-        if ok(r) and not r.get("prefix") and r.get("path") == path:
+        if ok(r) and not r.get("prefix") and where(r) == path:
             return r
     for r in routes:
         if ok(r) and r.get("prefix") and target.startswith(str(r.get("path"))):
@@ -86,7 +120,7 @@ def respond(service: Mapping[str, Any], device: Device, method: str, target: str
             authorization: str | None, body: bytes) -> bytes:
     """The full response bytes for one request (sans-IO: no socket here)."""
     head_only = method == "HEAD"
-    route = _route(service, method, target)
+    route = _route(service, method, target, device)
     ov = service.get("onvif")
     if route is None and ov and method == "POST" and target.split("?")[0] == ov.get("path"):
         status, reply = onvif.answer(ov, device, body, authorization)
@@ -106,6 +140,10 @@ def respond(service: Mapping[str, Any], device: Device, method: str, target: str
         item["headers"] = [*(challenge.get("headers") or ()),
                            f"WWW-Authenticate: {challenge.get('challenge', 'Basic realm=zoo')}"]
         return build_response(item, service, device, head_only=head_only)
+    login = route.get("json_login")
+    if login and not json_login_ok(login, body):
+        return build_response(route.get("denied") or _DEFAULT_404, service, device,
+                              head_only=head_only)
     return build_response(route, service, device, head_only=head_only)
 
 
