@@ -9,7 +9,6 @@ import time
 import pytest
 
 from camaudit.zoo import ZooProcess
-from camaudit.zoo.render import OUT_OF_SCOPE
 
 
 def addr(zoo: ZooProcess, persona: str) -> str:
@@ -98,16 +97,18 @@ def test_xml_bomb_and_external_entities(zoo: ZooProcess) -> None:
     with socket.create_connection((a, 80), timeout=3) as s:
         s.sendall(b"GET /description.xml HTTP/1.1\r\n\r\n")
         xxe = s.makefile("rb").read()
-    assert b'SYSTEM "file:///etc/passwd"' in xxe and OUT_OF_SCOPE.encode() in xxe
+    trap = zoo.manifest["out_of_scope"]["address"]
+    assert b'SYSTEM "file:///etc/passwd"' in xxe and trap.encode() in xxe
 
 
 def test_out_of_scope_redirect_xaddr_and_location(zoo: ZooProcess) -> None:
     a = addr(zoo, "hostile-out-of-scope")
+    trap = zoo.manifest["out_of_scope"]["address"]
     with socket.create_connection((a, 80), timeout=3) as s:
         s.sendall(b"GET / HTTP/1.1\r\n\r\n")
         reply = s.makefile("rb").read()
     assert reply.startswith(b"HTTP/1.1 302")
-    assert f"Location: http://{OUT_OF_SCOPE}/".encode() in reply
+    assert f"Location: http://{trap}/".encode() in reply
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
         u.settimeout(3)
         u.sendto(b"<Envelope><Body><Probe/></Body></Envelope>", (a, 3702))
@@ -115,8 +116,8 @@ def test_out_of_scope_redirect_xaddr_and_location(zoo: ZooProcess) -> None:
         u.sendto(b'M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: "ssdp:discover"\r\n'
                  b"MX: 1\r\nST: ssdp:all\r\n\r\n", (a, 1900))
         ssdp = u.recvfrom(65536)[0]
-    assert f"<wsdd:XAddrs>http://{OUT_OF_SCOPE}/".encode() in wsd
-    assert f"LOCATION: http://{OUT_OF_SCOPE}/".encode() in ssdp
+    assert f"<wsdd:XAddrs>http://{trap}/".encode() in wsd
+    assert f"LOCATION: http://{trap}/".encode() in ssdp
     # the zoo listens on the trap address and counts; nothing in this test followed the links
     assert zoo.manifest["out_of_scope"]["listening"] is True
 
