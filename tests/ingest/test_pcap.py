@@ -95,14 +95,16 @@ def test_pcapng_gives_the_same_observations(lab_capture: LabCapture) -> None:
 def test_truncated_capture_keeps_what_was_read_and_names_the_offset(
         lab_capture: LabCapture) -> None:
     data = lab_capture.pcap.read_bytes()
-    cut = len(data) * 2 // 3
+    # Cut inside the last record (every packet is longer than 7 bytes): where the probes'
+    # packets fall varies from run to run, the last one is a TCP teardown.
+    cut = len(data) - 7
     records, error = _records(data[:cut], "cut.pcap")
     assert error is not None
     assert "cut.pcap" in str(error) and "truncated" in str(error)
     offset = int(str(error).rsplit("offset ", 1)[1].rstrip(")"))
     assert 24 <= offset < cut
     kept = {(o.address, o.probe) for o in _observations(records)}
-    assert (CAMERA, "isapi") in kept  # early in the capture, so it survives the cut
+    assert (CAMERA, "isapi") in kept  # everything before the cut survives
 
 
 def test_not_a_capture() -> None:
