@@ -28,6 +28,7 @@ lint: $(BIN)/camaudit
 
 bench: $(BIN)/camaudit
 	@scripts/sysdeps.sh nmap tshark
+	$(BIN)/python -m pip install -q -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run.py
 
 clean:

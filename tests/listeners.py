@@ -29,6 +29,9 @@ class Listeners:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # let connections still queued for accept be accepted and closed by their handler
+        # (a fast scanner can be done before this loop has seen them)
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0.1), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 

@@ -79,3 +79,65 @@ def test_small_fd_limit_still_scans(tmp_path) -> None:  # type: ignore[no-untype
     doc = json.loads((tmp_path / "b.json").read_text())
     assert {d["address"]: d["ports"] for d in doc["devices"]} == {
         "127.66.5.1": [18080, 18554], "127.66.5.2": [18000]}
+
+
+def test_one_batch_sweeps_many_addresses_within_a_tiny_budget() -> None:
+    """tcp_sweep: several hosts in one epoll batch; 2 sockets in flight at most; slots return."""
+    from camaudit.netio import tcp_sweep
+
+    async def sweep_batch() -> tuple[dict[str, list[int]], int]:
+        net = Net(scope=Scope(["127.66.5.0/29"]), budget=Budget(max_sockets=2))
+        found = await tcp_sweep(net, ["127.66.5.1", "127.66.5.2", "127.66.5.3"], PORTS, 1.0)
+        return found, net.budget._limiter.free
+
+    with Listeners(OPEN):
+        found, free = run_async(sweep_batch())
+    assert found == {"127.66.5.1": [18080, 18554], "127.66.5.2": [18000], "127.66.5.3": []}
+    assert free == 2
+
+
+def test_rate_limit_paces_the_sweep() -> None:
+    """--rate still holds on the fast path: 12 attempts at 40/s take about 0.3 s."""
+    import time
+
+    async def paced() -> tuple[list[int], float, int]:
+        net = Net(scope=Scope(["127.66.5.0/29"]), budget=Budget(rate=40.0))
+        started = time.monotonic()
+        ports = [p for a in ("127.66.5.1", "127.66.5.2", "127.66.5.3")
+                 for p in await sweep_host(net, a, PORTS, 1.0)]
+        return ports, time.monotonic() - started, net.budget.attempts
+
+    with Listeners(OPEN):
+        ports, elapsed, attempts = run_async(paced())
+    assert sorted(ports) == [18000, 18080, 18554]
+    assert attempts == 12 and elapsed >= 0.25
+
+
+def test_udp_linger_stops_soon_after_the_first_reply() -> None:
+    """A unicast answer is not waited on for the whole read timeout when linger is set."""
+    import asyncio
+    import time
+
+    from camaudit.netio import udp_exchange
+
+    class Echo(asyncio.DatagramProtocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = transport
+
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            self.transport.sendto(b"reply:" + data, addr)  # type: ignore[attr-defined]
+
+    async def exchange() -> tuple[list[bytes], float]:
+        loop = asyncio.get_running_loop()
+        server, _ = await loop.create_datagram_endpoint(Echo, local_addr=("127.66.5.4", 18702))
+        try:
+            net = Net(scope=Scope(["127.66.5.4"]), budget=Budget(), read_timeout=3.0)
+            started = time.monotonic()
+            replies = await udp_exchange(net, "127.66.5.4", 18702, b"probe", linger=0.1)
+            return replies, time.monotonic() - started
+        finally:
+            server.close()
+
+    replies, elapsed = run_async(exchange())
+    assert replies == [b"reply:probe"]
+    assert elapsed < 1.5

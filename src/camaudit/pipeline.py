@@ -23,12 +23,12 @@ from camaudit.assess import PolicySet, assess, load_policies
 from camaudit.identify import identify
 from camaudit.knowledge import kb_versions
 from camaudit.model import Device, Observation
-from camaudit.netio import Budget, Net, NetError
+from camaudit.netio import Budget, Net, NetError, sweep_session
 from camaudit.probes import registry
 from camaudit.probes.base import Credentials
 from camaudit.scope import Scope
 from camaudit.store import Store
-from camaudit.sweep import DEFAULT_PORTS, sweep_host
+from camaudit.sweep import DEFAULT_PORTS, sweep_hosts
 
 
 @dataclass
@@ -58,6 +58,10 @@ class Stats:
 
 
 ProgressFn = Callable[[Stats], None]
+
+#: Connection attempts per sweep task: a chunk holds SWEEP_CHUNK // len(ports) addresses
+#: (at least one), swept as one batch.
+SWEEP_CHUNK = 64
 
 
 class Cursor:
@@ -121,12 +125,9 @@ class ScanRunner:
         self.cursor = Cursor()
         self.credentials = credentials  # held in memory only: never stored or logged
 
-    async def _audit(self, net: Net, address: str) -> None:
+    async def _host(self, net: Net, address: str, open_ports: list[int]) -> None:
+        """Probe, identify, assess and save one host that showed open ports."""
         opts = self.options
-        open_ports = await sweep_host(net, address, opts.ports, opts.connect_timeout)
-        self.stats.addresses += 1
-        if not open_ports:
-            return
         self.stats.hosts_up += 1
         self.stats.open_ports += len(open_ports)
         observations: list[Observation] = []
@@ -150,17 +151,40 @@ class ScanRunner:
         budget = Budget(max_sockets=opts.max_sockets, rate=opts.rate)
         net = Net(scope=self.scope, budget=budget, connect_timeout=opts.connect_timeout,
                   read_timeout=opts.probe_timeout, credentials=self.credentials)
-        skip = skip or set()
+        with sweep_session(budget):  # one epoll set and its reusable sockets for the scan
+            return await self._run(net, budget, after, skip or set())
+
+    async def _run(self, net: Net, budget: Budget, after: str | None,
+                   skip: set[str]) -> Stats:
+        opts = self.options
         in_flight: set[asyncio.Task[None]] = set()
-        # enough hosts in flight to keep every socket busy, few enough that they rarely queue
-        limit = max(16, 2 * budget.max_sockets // max(1, len(opts.ports)))
+        # Addresses are swept in chunks (one task and one epoll batch per SWEEP_CHUNK
+        # connects, so an empty address costs no task of its own), each host with open
+        # ports is then probed in a task of its own. Chunks being swept: enough to keep
+        # every socket busy, few enough that they rarely queue. Hosts being probed mostly
+        # wait for replies on a few sockets (each still takes a budget slot), so more of
+        # them may be in flight: a slow probe must not hold back the sweep.
+        ports = opts.ports
+        chunk_size = max(1, SWEEP_CHUNK // max(1, len(ports)))
+        sweep_limit = max(2, 2 * budget.max_sockets // max(1, len(ports)) // chunk_size)
+        probe_limit = max(16, budget.max_sockets // 2)
+        sweeping = 0
+        probing = 0
+        wakeup: list[asyncio.Future[None]] = []  # the dispatcher waits on this, O(1)
         started = time.monotonic()
         last_save = started
-
         failed: list[BaseException] = []
+        loop = asyncio.get_running_loop()
 
-        def done(task: asyncio.Task[None], slot: list[Any]) -> None:
+        def wake() -> None:
+            if wakeup and not wakeup[0].done():
+                wakeup[0].set_result(None)
+
+        def probe_done(task: asyncio.Task[None], slot: list[Any]) -> None:
+            nonlocal probing
+            probing -= 1
             in_flight.discard(task)
+            wake()
             if task.cancelled():
                 return
             exc = task.exception()
@@ -169,21 +193,55 @@ class ScanRunner:
             else:
                 self.cursor.finish(slot)
 
-        for address in self.scope.addresses(after=after):
-            if address in skip:
-                continue
-            while len(in_flight) >= limit:
-                await asyncio.wait(set(in_flight), return_when=asyncio.FIRST_COMPLETED)
+        async def sweep(chunk: list[tuple[str, list[Any]]]) -> None:
+            nonlocal probing
+            found = await sweep_hosts(net, [address for address, _ in chunk], ports,
+                                      opts.connect_timeout)
+            self.stats.addresses += len(chunk)
+            for address, slot in chunk:
+                open_ports = found[address]
+                if not open_ports:
+                    self.cursor.finish(slot)
+                    continue
+                probing += 1
+                task = loop.create_task(self._host(net, address, open_ports))
+                task.add_done_callback(lambda t, s=slot: probe_done(t, s))  # type: ignore[misc]
+                in_flight.add(task)
+
+        def sweep_done(task: asyncio.Task[None]) -> None:
+            nonlocal sweeping
+            sweeping -= 1
+            in_flight.discard(task)
+            wake()
+            if not task.cancelled() and task.exception() is not None:
+                failed.append(task.exception())  # type: ignore[arg-type]
+
+        async def dispatch(chunk: list[tuple[str, list[Any]]]) -> None:
+            nonlocal sweeping, last_save
+            while sweeping >= sweep_limit or probing >= probe_limit:
+                wakeup[:] = [loop.create_future()]
+                await wakeup[0]
             if failed:
                 raise failed[0]
-            slot = self.cursor.start(address)
-            task = asyncio.create_task(self._audit(net, address))
-            task.add_done_callback(lambda t, s=slot: done(t, s))  # type: ignore[misc]
+            sweeping += 1
+            task = loop.create_task(sweep(chunk))
+            task.add_done_callback(sweep_done)
             in_flight.add(task)
             now = time.monotonic()
             if now - last_save >= 1.0:
                 last_save = now
                 self._checkpoint(budget, started)
+
+        chunk: list[tuple[str, list[Any]]] = []
+        for address in self.scope.addresses(after=after):
+            if address in skip:
+                continue
+            chunk.append((address, self.cursor.start(address)))
+            if len(chunk) >= chunk_size:
+                await dispatch(chunk)
+                chunk = []
+        if chunk:
+            await dispatch(chunk)
         while in_flight:
             await asyncio.wait(set(in_flight), timeout=1.0)
             self._checkpoint(budget, started)

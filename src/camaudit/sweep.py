@@ -8,7 +8,7 @@ closed port or an empty address costs one refused connect.
 from __future__ import annotations
 
 from camaudit.errors import UsageError
-from camaudit.netio import Net, tcp_ports_open
+from camaudit.netio import Net, tcp_ports_open, tcp_sweep
 
 #: Ports where surveillance equipment answers: web UI (80/81/88/443/8080/8081/8443),
 #: RTSP (554/8554), Hikvision SDK (8000), Dahua DVRIP (37777), XMeye (34567),
@@ -44,3 +44,9 @@ def parse_ports(spec: str) -> list[int]:
 async def sweep_host(net: Net, address: str, ports: list[int], timeout: float) -> list[int]:
     """The open TCP ports of one address, in ascending order."""
     return await tcp_ports_open(net, address, ports, timeout)
+
+
+async def sweep_hosts(net: Net, addresses: list[str], ports: list[int],
+                      timeout: float) -> dict[str, list[int]]:
+    """The open TCP ports of several addresses, swept as one batch (the scan's hot path)."""
+    return await tcp_sweep(net, addresses, ports, timeout)

@@ -1,0 +1,133 @@
+"""nmap's own answers, read from its XML (-oX), mapped to camaudit's fields to score them.
+
+The mapping is meant to be generous but fair: it uses only what nmap itself
+says (service ``product``, ``extrainfo``, ``devicetype``, CPE vendor, and
+the "Service Info" device type), never camaudit's knowledge.
+
+device_type, per host, from every open port's service:
+  - ``recorder`` if a product/extrainfo names NVR, DVR, XVR, HVR or a video recorder;
+  - ``encoder`` if it names a video server or video encoder;
+  - ``vms`` if it names a video management product (Digifort, Milestone
+    XProtect, Genetec, Nx Witness, Blue Iris, "VMS");
+  - ``camera`` if devicetype is ``webcam``/``security-misc`` or a product names
+    a camera, webcam or IPCam;
+  - ``other`` if nmap gave some other device type (printer, router, phone,
+    storage, media device, ...);
+  - else null. Surveillance classes win over ``other`` (a camera whose odd
+    port nmap took for a router counts as a camera), recorder over camera.
+manufacturer: the maker nmap names in a product string or a CPE vendor
+  (e.g. "Hikvision IP camera httpd", cpe:/h:dahua:...), mapped to the
+  manifest's spelling; the most named one per host wins. nmap does not
+  resolve OEM labels: if it names a brand ("Lorex"), that is what it said.
+  A server name that only camaudit's rules tie to a maker (uc-httpd ->
+  Xiongmai) is not nmap naming the maker, so it does not count.
+Zoo artefacts are left out, in nmap's favour: the zoo's HTTP servers answer a
+request they cannot parse with a bare "HTTP/1.1 400 Bad Request" and
+"Content-Length: 0", which nmap's signature for an AVM FRITZ!Box TR-069
+service matches (nmap-service-probes: ``p/FRITZ!Box TR-069 service/``). Real
+cameras answer with their own headers, so such a match is ignored rather than
+counted as nmap calling a camera a router.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from defusedxml import ElementTree
+
+#: Maker names as nmap spells them (product text or CPE vendor) -> manifest spelling.
+MAKERS: tuple[tuple[str, str], ...] = (
+    (r"hikvision", "Hikvision"), (r"dahua", "Dahua"), (r"\baxis\b", "Axis"),
+    (r"\bbosch\b", "Bosch"), (r"hanwha|samsung techwin|wisenet", "Hanwha Vision"),
+    (r"uniview|\bunv\b", "Uniview"), (r"milesight", "Milesight"), (r"mobotix", "Mobotix"),
+    (r"reolink", "Reolink"), (r"ubiquiti|unifi", "Ubiquiti"), (r"xiongmai", "Xiongmai"),
+    (r"\btvt\b", "TVT"), (r"digifort", "Digifort"), (r"amcrest", "Amcrest"),
+    (r"\blorex\b", "Lorex"), (r"\blaview\b", "LaView"), (r"\bannke\b", "Annke"),
+    (r"\blts\b", "LTS"), (r"brother", "Brother"), (r"\bhp\b|hewlett|hp-chai", "HP"),
+    (r"mikrotik", "MikroTik"), (r"polycom", "Polycom"), (r"synology", "Synology"),
+    (r"fritz|\bavm\b", "AVM"),
+)
+_RECORDER = re.compile(r"\b(nvr|dvr|xvr|hvr|video recorder)s?\b")
+_ENCODER = re.compile(r"\b(video server|video encoder|encoder)\b")
+_VMS = re.compile(r"\b(vms|digifort|xprotect|milestone|genetec|nx witness|blue iris)\b")
+_CAMERA = re.compile(r"\b(camera|webcam|ipcam|ip cam|network camera)\b")
+_SURVEILLANCE_TYPES = {"webcam", "security-misc"}
+_ORDER = ("recorder", "encoder", "vms", "camera", "other")
+#: Products nmap matched only on the zoo's generic replies (see the module docstring).
+ZOO_ARTEFACTS = frozenset({"FRITZ!Box TR-069 service"})
+
+
+def parse(path: str) -> dict[str, list[dict[str, str]]]:
+    """address -> one dict per open TCP port (port, name, product, extrainfo, devicetype, cpe)."""
+    hosts: dict[str, list[dict[str, str]]] = {}
+    root = ElementTree.parse(path).getroot()
+    for host in root.iter("host"):
+        address = next((a.get("addr", "") for a in host.iter("address")
+                        if a.get("addrtype") in ("ipv4", "ipv6")), "")
+        services: list[dict[str, str]] = []
+        for port in host.iter("port"):
+            state = port.find("state")
+            if state is None or state.get("state") != "open":
+                continue
+            svc = port.find("service")
+            entry = {"port": port.get("portid", ""), "name": "", "product": "",
+                     "extrainfo": "", "devicetype": "", "cpe": ""}
+            if svc is not None:
+                for key in ("name", "product", "extrainfo", "devicetype"):
+                    entry[key] = svc.get(key, "")
+                entry["cpe"] = " ".join(c.text or "" for c in svc.iter("cpe"))
+            services.append(entry)
+        if address:
+            hosts[address] = services
+    return hosts
+
+
+def _classes(svc: dict[str, str]) -> set[str]:
+    text = f"{svc['product']} {svc['extrainfo']}".casefold()
+    dtype = svc["devicetype"].casefold()
+    found: set[str] = set()
+    if _RECORDER.search(text):
+        found.add("recorder")
+    if _ENCODER.search(text):
+        found.add("encoder")
+    if _VMS.search(text):
+        found.add("vms")
+    if dtype in _SURVEILLANCE_TYPES or _CAMERA.search(text):
+        found.add("camera")
+    if dtype and dtype not in _SURVEILLANCE_TYPES:
+        found.add("other")
+    return found
+
+
+def _makers(svc: dict[str, str]) -> list[str]:
+    text = f"{svc['product']} {svc['extrainfo']}".casefold()
+    vendors = " ".join(c.split(":")[2] for c in svc["cpe"].split() if c.count(":") >= 2)
+    return [name for pattern, name in MAKERS
+            if re.search(pattern, text) or re.search(pattern, vendors.casefold())]
+
+
+def device(address: str, services: list[dict[str, str]]) -> dict[str, Any]:
+    """One camaudit/1-shaped device from nmap's services of one host."""
+    classes: set[str] = set()
+    makers: Counter[str] = Counter()
+    for svc in services:
+        if svc["product"] in ZOO_ARTEFACTS:
+            continue
+        classes |= _classes(svc)
+        makers.update(_makers(svc))
+    device_type = next((c for c in _ORDER if c in classes), None)
+    maker = makers.most_common(1)[0][0] if makers else None
+    return {"address": address, "ports": sorted(int(s["port"]) for s in services),
+            "device_type": device_type, "manufacturer": maker, "findings": []}
+
+
+def document(path: str) -> dict[str, Any]:
+    """A camaudit/1-like document of nmap's results, for :func:`camaudit.zoo.score.score`."""
+    return {"schema": "camaudit/1", "devices": [
+        device(address, services) for address, services in parse(path).items() if services]}
+
+
+def open_ports(path: str) -> int:
+    return sum(len(services) for services in parse(path).values())
