@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import jsonschema
 
 from camaudit.errors import UsageError
 from camaudit.model import Device
@@ -27,7 +26,7 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def build_document(scan: dict[str, Any], devices: list[Device],
-                   refused: list[tuple[str, str]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+                   refused: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     return {
         "schema": SCHEMA_ID,
         "scan": {
@@ -60,7 +59,26 @@ def schema() -> dict[str, Any]:
 
 def validate(document: dict[str, Any]) -> None:
     """Raise jsonschema.ValidationError if `document` breaks the contract."""
+    import jsonschema  # only validation needs it; every CLI start would pay for it
+
     jsonschema.validate(document, schema())
+
+
+def write_json_stream(scan: dict[str, Any], devices: Iterable[Device],
+                      refused: Sequence[tuple[str, str]], path: str) -> None:
+    """The same document as write_json(build_document(...)), written device by device."""
+    head = build_document(scan, [], refused)
+    head_text = json.dumps(head, indent=2, ensure_ascii=False)
+    assert head_text.endswith('"devices": []\n}')
+    try:
+        with Path(path).open("w", encoding="utf-8") as out:
+            out.write(head_text[: -len("[]\n}")] + "[")
+            for n, device in enumerate(devices):
+                text = json.dumps(device.to_json(), indent=2, ensure_ascii=False)
+                out.write(("," if n else "") + "\n    " + text.replace("\n", "\n    "))
+            out.write("\n  ]\n}\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def write_json(document: dict[str, Any], path: str) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -27,8 +27,7 @@ from camaudit.cliutil import (
     sanitize,
 )
 from camaudit.errors import UsageError
-from camaudit.model import Finding
-from camaudit.output import write_json
+from camaudit.model import Device, Finding
 from camaudit.pipeline import ScanOptions, Stats, execute, new_scan, resume_point
 from camaudit.probes.base import Credentials
 from camaudit.scope import LARGE_SCOPE, Scope
@@ -151,34 +150,37 @@ def scan(
                                   after=after, skip=skip, credentials=credentials))
     info(f"scan {scan_id} done: {stats.hosts_up} hosts up, {stats.devices} surveillance "
          f"devices, {stats.findings} findings in {stats.elapsed:.1f}s")
-    document = store.document(scan_id)
-    for line in digest(document):
+    for line in digest(store.iter_devices(scan_id)):
         info(line)
     if json_out:
-        write_json(document, json_out)
+        store.write_json(scan_id, json_out)
         info(f"wrote {json_out}")
     info(f"next: camaudit show {scan_id} · camaudit explain ADDRESS --scan {scan_id} · "
          f"camaudit report {scan_id} --html report.html")
     if fail_on is not None:
         from camaudit.assess import exceeds
 
-        findings = [f for d in store.devices(scan_id) for f in d.findings]
+        findings = [f for d in store.iter_devices(scan_id) for f in d.findings]
         if exceeds(findings, fail_on):
             err.print(f"camaudit: findings at or above {fail_on}: exit 3", markup=False)
             raise typer.Exit(3)
 
 
-def digest(document: dict[str, Any]) -> list[str]:
+def digest(devices: Iterable[Device]) -> list[str]:
     """A few plain lines on what the scan found: makers, restricted, exploitable."""
-    devices = [d for d in document["devices"]
-               if d["device_type"] in ("camera", "recorder", "encoder", "vms")]
-    if not devices:
+    makers: Counter[str] = Counter()
+    kinds: Counter[tuple[str, str]] = Counter()
+    for d in devices:
+        if d.device_type not in ("camera", "recorder", "encoder", "vms"):
+            continue
+        makers[d.manufacturer or "unknown maker"] += 1
+        kinds.update({(f.kind, f.status) for f in d.findings})
+    if not makers:
         return []
-    makers = Counter(d["manufacturer"] or "unknown maker" for d in devices)
     top = ", ".join(f"{sanitize(m)} {n}" for m, n in makers.most_common(6))
+
     def count(kind: str, status: str = "open") -> int:
-        return sum(any(f["kind"] == kind and f["status"] == status for f in d["findings"])
-                   for d in devices)
+        return kinds[(kind, status)]
     return [f"  by maker: {top}",
             f"  restricted maker: {count('restriction')} · known-exploited firmware: "
             f"{count('vulnerability')} (+{count('vulnerability', 'possible')} possibly) · "

@@ -198,10 +198,26 @@ class Store:
         query = sa.select(t.devices).where(t.devices.c.scan_id == scan_id)
         if address is not None:
             query = query.where(t.devices.c.address == address)
+        return self._load_devices(scan_id, query)
+
+    def iter_devices(self, scan_id: int, batch: int = 500) -> Iterator[Device]:
+        """Every device of a scan in address order, a batch at a time (bounded memory)."""
+        with self._tx("listing devices") as conn:
+            keys = conn.execute(sa.select(t.devices.c.id, t.devices.c.address).where(
+                t.devices.c.scan_id == scan_id)).all()
+        ids = [k[0] for k in sorted(keys, key=lambda k: _address_key(k[1]))]
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            yield from self._load_devices(
+                scan_id, sa.select(t.devices).where(t.devices.c.id.in_(chunk)))
+
+    def _load_devices(self, scan_id: int, query: Any) -> list[Device]:
         with self._tx("reading devices") as conn:
             rows = conn.execute(query.order_by(t.devices.c.id)).mappings().all()
+            device_ids = [r["id"] for r in rows]
             frows = conn.execute(sa.select(t.findings).where(
-                t.findings.c.scan_id == scan_id).order_by(t.findings.c.id)).mappings().all()
+                t.findings.c.scan_id == scan_id, t.findings.c.device_id.in_(device_ids))
+                .order_by(t.findings.c.id)).mappings().all() if device_ids else []
         by_device: dict[int, list[Finding]] = {}
         for f in frows:
             by_device.setdefault(f["device_id"], []).append(Finding(
@@ -229,6 +245,13 @@ class Store:
                                   fields=dict(r["fields"]), raw=bytes(r["raw"]),
                                   time=_utc(r["time"]) or utcnow(), source=r["source"],
                                   raw_size=r["raw_size"])
+
+    def write_json(self, scan_id: int, path: str) -> None:
+        """Write the camaudit/1 document device by device, never all of it in memory."""
+        from camaudit.output import write_json_stream
+
+        write_json_stream(self.scan(scan_id), self.iter_devices(scan_id),
+                          self.refusals(scan_id), path)
 
     def document(self, scan_id: int) -> dict[str, Any]:
         """The scan as a camaudit/1 document (the stable output contract)."""
