@@ -59,3 +59,18 @@ def test_fail_on_sets_the_exit_code_for_pipelines(zoo, tmp_path) -> None:  # typ
 
     assert scan(hikvision["address"], "high") == 3  # NDAA 889 / FCC findings are high
     assert scan(printer["address"], "low") == 0  # a printer is nobody's covered equipment
+
+
+def test_verbose_scan_prints_a_line_per_device(zoo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    escapes = next(d for d in zoo.devices if d["persona"] == "hostile-escapes")
+    camera = next(d for d in zoo.devices if d["persona"] == "annke-ipc")
+    proc = subprocess.run(
+        [sys.executable, "-m", "camaudit", "-v", "scan", camera["address"], escapes["address"],
+         "--db", str(tmp_path / "v.db")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stderr.splitlines() if x.strip().startswith(camera["address"]))
+    assert "Hikvision" in line and "sold as Annke" in line
+    assert "\x1b" not in proc.stderr  # a device's escape sequences never reach the terminal

@@ -124,6 +124,7 @@ class ScanRunner:
         self.stats = Stats()
         self.cursor = Cursor()
         self.credentials = credentials  # held in memory only: never stored or logged
+        self.on_device: Callable[[Device], None] | None = None
 
     async def _host(self, net: Net, address: str, open_ports: list[int]) -> None:
         """Probe, identify, assess and save one host that showed open ports."""
@@ -143,6 +144,8 @@ class ScanRunner:
 
     def _save(self, device: Device, observations: list[Observation]) -> None:
         self.store.save_host(self.scan_id, device, observations)
+        if self.on_device is not None:
+            self.on_device(device)
         self.stats.devices += 1 if device.device_type not in (None, "other") else 0
         self.stats.findings += len(device.findings)
 
@@ -286,9 +289,11 @@ def resume_point(store: Store, scan_id: int) -> tuple[Scope, ScanOptions, str | 
 async def execute(store: Store, scan_id: int, scope: Scope, options: ScanOptions,
                   progress: ProgressFn | None = None, after: str | None = None,
                   skip: set[str] | None = None,
-                  credentials: Credentials | None = None) -> Stats:
+                  credentials: Credentials | None = None,
+                  on_device: Callable[[Device], None] | None = None) -> Stats:
     runner = ScanRunner(store, scan_id, scope, options, load_policies(options.policies),
                         progress, credentials)
+    runner.on_device = on_device
     stats = await runner.run(after=after, skip=skip)
     store.finish_scan(scan_id, asdict(stats))
     totals = store.scan(scan_id)["stats"] or {}

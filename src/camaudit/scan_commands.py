@@ -147,7 +147,8 @@ def scan(
              f"-> {store.url}")
     with progress_reporter(scope.size) as report:
         stats = run_async(execute(store, scan_id, scope, options, report,  # type: ignore[arg-type]
-                                  after=after, skip=skip, credentials=credentials))
+                                  after=after, skip=skip, credentials=credentials,
+                                  on_device=_device_line if Verbosity.verbose() else None))
     info(f"scan {scan_id} done: {stats.hosts_up} hosts up, {stats.devices} surveillance "
          f"devices, {stats.findings} findings in {stats.elapsed:.1f}s")
     for line in digest(store.iter_devices(scan_id)):
@@ -164,6 +165,20 @@ def scan(
         if exceeds(findings, fail_on):
             err.print(f"camaudit: findings at or above {fail_on}: exit 3", markup=False)
             raise typer.Exit(3)
+
+
+def _device_line(device: Device) -> None:
+    """-v: one line per host as it is finished (device strings made terminal-safe)."""
+    if device.device_type in (None, "other") and not device.manufacturer:
+        return
+    names = " ".join(sanitize(v) for v in (device.manufacturer or "maker?", device.model or "")
+                     if v)
+    brand = (f" sold as {sanitize(device.brand)}"
+             if device.brand and device.brand != device.manufacturer else "")
+    worst = _worst(device.findings)
+    info(f"  {device.address:<15} {device.device_type or '?':<8} {names}{brand}"
+         f"{' fw ' + sanitize(device.firmware) if device.firmware else ''}"
+         f"{' · ' + str(len(device.findings)) + ' findings, worst ' + worst if worst else ''}")
 
 
 def digest(devices: Iterable[Device]) -> list[str]:
