@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from camaudit import output
 from camaudit.errors import UsageError
 from camaudit.model import SEVERITIES
@@ -41,6 +39,8 @@ def check_document(doc: object, origin: str = "document") -> Doc:
     A report built on a malformed document would silently drop devices, so we
     refuse it with the JSON path of the first problem.
     """
+    import jsonschema  # slow to import (~1 s): only when a document is checked
+
     if not isinstance(doc, dict):
         raise UsageError(f"{origin}: not a camaudit/1 document (a JSON object is expected)")
     try:
