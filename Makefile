@@ -20,6 +20,7 @@ demo: $(BIN)/camaudit
 test: $(BIN)/camaudit
 	@scripts/sysdeps.sh chromium nmap tcpdump postgresql
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(BIN)/camaudit
