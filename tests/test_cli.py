@@ -71,3 +71,9 @@ def test_json_output_validates_and_show_lists_devices(tmp_path: Path) -> None:
         ("127.66.8.1", [18084, 18085]), ("127.66.8.9", [18084])]
     shown = run("show", "last", "--db", str(tmp_path / "t.db"))
     assert shown.returncode == 0 and "127.66.8.9" in shown.stdout
+
+
+def test_error_line_neutralises_terminal_escapes(tmp_path: Path) -> None:
+    proc = run("scan", "@/nonexistent/\x1b[2Jevil.txt", "--db", str(tmp_path / "t.db"))
+    assert proc.returncode == 2
+    assert "\x1b" not in proc.stderr and "evil.txt" in proc.stderr

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from camaudit import __version__
-from camaudit.cliutil import Verbosity, err, out
+from camaudit.cliutil import Verbosity, err, out, sanitize
 from camaudit.errors import CamauditError
 
 app = typer.Typer(
@@ -70,7 +70,8 @@ _register_areas()
 
 
 def _one_line(exc: BaseException | str) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    """One line, with any control character a file name or device string carried made visible."""
+    return sanitize(" ".join(str(exc).split())) or type(exc).__name__
 
 
 def main(argv: list[str] | None = None) -> None:
