@@ -162,9 +162,14 @@ def test_xmeye_header_parser_is_total(data: bytes) -> None:
 @settings(max_examples=200, deadline=None)
 def test_discovery_and_onvif_builders_survive_garbage(data: bytes) -> None:
     device = Device(0, "127.42.0.1", load_all()["generic-onvif-camera"], seed=1)
-    tmpl = b"<r>{{relates_to}}</r>"
+    service = {"reply": "<r>{{relates_to}}</r>", "tlvs": [{"type": 1, "mac": True}],
+               "device_info": {"DeviceType": "{{model}}"}}
     for build in (udp.wsd_reply, udp.ssdp_reply):
-        out = build(tmpl, device, data)
+        out = build(service, device, data)
         assert out is None or out.startswith(b"<r>")
+    out = udp.ubnt_reply(service, device, data)
+    assert out is None or out[:4] == b"\x01\x00\x00\x09"
+    out = udp.dhip_reply(service, device, data)
+    assert out is None or out[4:8] == b"DHIP"
     onvif.action_of(data)
     assert onvif.wsse_ok(data) is False

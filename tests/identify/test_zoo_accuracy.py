@@ -8,9 +8,7 @@ The scan is the shared ``zoo_scan`` fixture (tests/conftest.py): the operator's 
 without device logins. Where a persona shows too little on the wire to name a field
 without guessing, the field must stay null (unknown is honest); those cases are listed in
 :data:`NOT_ON_THE_WIRE` with the reason, so that a new rule that fills one shows up here.
-Nothing may ever be *wrong*: no wrong maker, brand or class on any device, except the two
-recorders listed in :data:`KNOWN_WRONG_CLASS`, which show only camera-like signals without
-a login (their recorder evidence sits behind authentication).
+Nothing may ever be *wrong*: no wrong maker, brand or class on any device.
 """
 
 from __future__ import annotations
@@ -33,22 +31,13 @@ NOT_ON_THE_WIRE: dict[str, tuple[tuple[str, ...], str]] = {
     "milesight-camera": (("manufacturer",),
                          "the brand is shown (title), but no Milesight protocol telltale is "
                          "served: a brand alone never sets the maker"),
-    "unifi-protect-camera": (("device_type", "brand", "manufacturer"),
-                             "persona serves a minimal page and a certificate not from a "
-                             "capture; the sourced UniFi data is the Protect console's API"),
+    "lorex-nvr": (("device_type",),
+                  "the Dahua model (DHI-NVR...) is only in magicBox behind the login, and no "
+                  "public source shows what a Lorex recorder answers to DHIP discovery"),
     "tvt-nvr": (("device_type",),
                 "NVMS-1000 names TVT's product; public material shows it as device firmware "
                 "and as Windows VMS software, so no class is claimed"),
 }
-
-#: persona -> (class expected, class reported, why) for the known misclassifications.
-KNOWN_WRONG_CLASS: dict[str, tuple[str, str, str]] = {
-    "dahua-nvr": ("recorder", "camera",
-                  "no recorder telltale at all without a login: magicBox and ONVIF need one"),
-    "lorex-nvr": ("recorder", "camera",
-                  "the Dahua model (DHI-NVR...) is only in magicBox behind the login"),
-}
-
 
 def _scored(devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [d for d in devices if not d.get("hostile")]
@@ -69,8 +58,6 @@ def test_every_persona_device_gets_class_brand_and_maker(zoo_scan: Any, zoo: Any
                                  "null (not on the wire) - update NOT_ON_THE_WIRE if a rule "
                                  f"now finds {want!r}")
                 continue
-            if name == "device_type" and persona in KNOWN_WRONG_CLASS:
-                want = KNOWN_WRONG_CLASS[persona][1]
             if (want or "").casefold() != (have or "").casefold():
                 wrong.append(f"{truth['address']} {persona}: {name} = {have!r}, expected {want!r}")
     assert not wrong, "\n".join(wrong)

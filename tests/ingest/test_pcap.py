@@ -9,6 +9,7 @@ IngestError with the offset.
 from __future__ import annotations
 
 import io
+import json
 import socket
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from camaudit.ingest import pcap, pcapfile, wire
 from camaudit.ingest.records import Gatherer, Record, Seen
 from camaudit.ingest.tcpflow import Flow, FlowTable
 from camaudit.model import Observation
+from camaudit.probes import dhip, ubnt
 
 from .conftest import CAMERA, RECORDER, LabCapture
 
@@ -142,7 +144,8 @@ def test_stream_analysis_of_garbage_never_crashes(payload: bytes, port: int) -> 
     wire.tcp_records(flow)
     stats = pcap.PcapStats()
     for sport, dport in ((3702, 40000), (40000, 3702), (1900, 40000), (40000, 1900),
-                         (5353, 5353), (68, 67), (67, 68)):
+                         (5353, 5353), (68, 67), (67, 68), (10001, 40000), (37810, 40000),
+                         (40000, 37810)):
         frame = pcapfile.Frame(0, 1, 0.0, _udp_frame(CAMERA, sport, dport, payload))
         pcap.packet_records(frame, FlowTable(), stats)  # only results
 
@@ -153,6 +156,27 @@ def _udp_frame(src: str, sport: int, dport: int, payload: bytes, dst: str = "127
     udp.ulen = 8 + len(payload)
     ip = dpkt.ip.IP(src=socket.inet_aton(src), dst=socket.inet_aton(dst), p=17, data=udp)
     return bytes(dpkt.ethernet.Ethernet(src=mac, dst=b"\xff" * 6, data=ip))
+
+
+SAMPLES = Path(__file__).parent.parent / "probes" / "samples"
+
+
+def test_ubiquiti_and_dahua_discovery_replies_are_read_by_the_probes_parsers() -> None:
+    """The published UVC G3 Flex and IPC-HDW5421S replies, as a capture would hold them."""
+    uvc = bytes.fromhex(json.loads(
+        (SAMPLES / "ubiquiti-discovery-uvc-g3-flex.json").read_text())["response_hex"])
+    body = json.loads((SAMPLES / "dahua-dhip-notifydevinfo-ipc-hdw5421s.json").read_text())
+    ipc = dhip.build_request(body["response"].encode())  # same 32-byte framing as a reply
+    got: dict[str, Observation] = {}
+    for src, sport, payload in ((CAMERA, ubnt.PORT, uvc), (RECORDER, dhip.PORT, ipc)):
+        frame = pcapfile.Frame(0, 1, 1.7e9, _udp_frame(src, sport, 40000, payload))
+        for record in pcap.packet_records(frame, FlowTable(), pcap.PcapStats()):
+            assert isinstance(record, Observation)
+            got[record.probe] = record
+    assert got["ubnt"].address == CAMERA and got["ubnt"].fields["product"] == "UVC G3 Flex"
+    assert got["ubnt"].fields == ubnt.parse_reply(uvc)
+    assert got["dhip"].address == RECORDER and got["dhip"].fields["device_class"] == "IPC"
+    assert got["dhip"].port == dhip.PORT and got["dhip"].source == "passive"
 
 
 def test_dhcp_request_and_ack_give_hostname_vendor_class_and_binding() -> None:

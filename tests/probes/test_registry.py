@@ -19,7 +19,8 @@ def test_every_listed_module_has_a_probe() -> None:
         assert isinstance(importlib.import_module(f"camaudit.probes.{module}").PROBE, Probe)
     assert len(registry.all_probes()) == len(registry.MODULES)
     assert {p.name for p in registry.all_probes()} == {
-        "http", "rtsp", "onvif", "wsd", "upnp", "hik-sdk", "dvrip", "xmeye", "banner", "mac"}
+        "http", "rtsp", "onvif", "wsd", "upnp", "ubnt", "dhip", "hik-sdk", "dvrip", "xmeye",
+        "banner", "mac"}
 
 
 def test_order_is_stable() -> None:
@@ -49,7 +50,7 @@ def test_probes_for_port(port: int, expected: set[str]) -> None:
 
 def test_host_level_probes_need_an_open_tcp_port() -> None:
     assert registry.for_host([]) == []
-    assert set(names(registry.for_host([554]))) == {"wsd", "upnp", "mac"}
+    assert set(names(registry.for_host([554]))) == {"wsd", "upnp", "ubnt", "dhip", "mac"}
 
 
 def test_plan_for_a_camera() -> None:

@@ -133,7 +133,8 @@ def _mac_rule(rid: str, maker: str, prefixes: list[str], weight: float, source: 
               note: Any) -> dict[str, Any]:
     first = sorted(p.upper() for p in prefixes)[0]
     rule: dict[str, Any] = {
-        "id": rid, "probe": ["mac", "isapi", "dahua-rpc2", "upnp", "onvif"], "field": "mac",
+        "id": rid, "probe": ["mac", "isapi", "dahua-rpc2", "upnp", "onvif", "dhip", "ubnt"],
+        "field": "mac",
         "pattern": _oui_pattern(prefixes), "ignore_case": True,
         "says": {"manufacturer": maker}, "weight": weight, "source": source,
         "checked": "2026-11-25",

@@ -19,6 +19,7 @@ RTSP replies                           :func:`camaudit.probes.rtsp.parse_respons
 Hikvision SDK, DVRIP, XMeye replies    ``parse_reply`` of hik_sdk / dvrip / xmeye
 server-first greetings (FTP, Telnet)   :func:`camaudit.probes.banner.parse_banner`
 WS-Discovery ProbeMatches              :func:`camaudit.probes.wsd.parse_probe_matches`
+Ubiquiti discovery, Dahua DHIP replies ``parse_reply`` of ubnt / dhip (UDP 10001, 37810)
 =====================================  ==============================================
 
 Two message kinds no probe receives are adapted here, in a few lines each:
@@ -43,6 +44,7 @@ from camaudit.ingest.tcpflow import Flow
 from camaudit.model import FieldValue, Observation
 from camaudit.probes import (
     banner,
+    dhip,
     dvrip,
     favicon,
     hik_sdk,
@@ -51,6 +53,7 @@ from camaudit.probes import (
     onvif,
     rtsp,
     tls,
+    ubnt,
     upnp,
     vendor_http,
     wsd,
@@ -360,9 +363,13 @@ def udp_records(src: str, sport: int, dport: int, payload: bytes,
             probe, fields = "upnp", upnp.parse_search_reply(payload)
         elif dport == upnp.PORT and payload.startswith(b"NOTIFY "):
             probe, fields = "upnp", parse_notify(payload)
+        elif sport == ubnt.PORT:
+            probe, fields = "ubnt", ubnt.parse_reply(payload)
+        elif sport == dhip.PORT or (dport == dhip.PORT and b"notifyDevInfo" in payload):
+            probe, fields = "dhip", dhip.parse_reply(payload)
     except ParseError:
         return []
     if probe is None:
         return []
-    port = wsd.PORT if probe == "wsd" else upnp.PORT
+    port = {"wsd": wsd.PORT, "upnp": upnp.PORT, "ubnt": ubnt.PORT, "dhip": dhip.PORT}[probe]
     return [_obs(src, port, probe, fields, payload, ts)]

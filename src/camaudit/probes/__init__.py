@@ -39,6 +39,12 @@ wsd            types (list), scopes (list), xaddrs (list), endpoint,
 upnp           server, location, st, usn, location_refused, friendly_name,
                manufacturer, model_name, model_number, model_description,
                serial, udn
+ubnt           recognised, version, mac, ip, firmware_full, firmware, hostname,
+               product, model, model_type, essid, system_id, platform_version
+               (Ubiquiti discovery, UDP 10001)
+dhip           recognised, device_class, device_type, vendor, manufacturer, serial,
+               machine_name, version, mac, http_port, port, video_inputs,
+               remote_video_inputs  (Dahua DHDiscover, UDP 37810)
 hik-sdk        reply_hex (first 64 bytes), recognised (bool), error_code
 dvrip          reply_hex, recognised (bool), realm, device_type, serial
 xmeye          reply_hex, recognised (bool), model, firmware, serial, ret (int),

@@ -25,7 +25,8 @@ from camaudit.probes.base import Probe
 
 #: Modules under camaudit.probes that define ``PROBE``.
 MODULES: tuple[str, ...] = (
-    "http", "rtsp", "onvif", "wsd", "upnp", "hik_sdk", "dvrip", "xmeye", "banner", "mac",
+    "http", "rtsp", "onvif", "wsd", "upnp", "ubnt", "dhip", "hik_sdk", "dvrip", "xmeye", "banner",
+    "mac",
 )
 
 

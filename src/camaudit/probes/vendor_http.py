@@ -20,6 +20,10 @@ Sources (all checked 2026-11-25):
   ``custom_components/dahua/client.py`` at c2b8b41c98856af457721f2523bd6a2f37588b15.
   Lorex (Dahua OEM) recorders answer ``deviceType=31`` with the Dahua model in
   ``updateSerial`` (rroller/dahua ``custom_components/dahua/__init__.py``, same commit).
+  ``action=getDeviceClass`` answers ``class=<class>``: measured ``class=NVR`` on a
+  DHI-NVR5464-16P-EI and ``class=VTO`` on a VTO2000A (rroller/dahua
+  ``tests/dahua/test_device_class.py`` at 21bc5dd4d2eb6b6bd42a63916b67751e5523b3ec);
+  asked only of a device that gave the Dahua RPC2 login challenge.
 - Dahua ``POST /RPC2_Login`` first step of ``global.login`` with an empty
   password: the device answers ``result:false`` with a challenge whose
   ``params`` hold ``realm`` (``Login to <serial>``), ``random``, ``encryption``
@@ -134,6 +138,7 @@ def _key_values(body: bytes, what: str, encoding: str) -> list[tuple[str, str]]:
 _MAGICBOX_FIELDS = {
     "deviceType": "device_type",
     "type": "device_type",  # action=getDeviceType
+    "class": "device_class",  # action=getDeviceClass: IPC, NVR, VTO...
     "serialNumber": "serial",
     "hardwareVersion": "hardware",
     "updateSerial": "update_serial",
@@ -361,6 +366,9 @@ REQUESTS: tuple[VendorRequest, ...] = (
     VendorRequest("dahua-rpc2-login", "dahua-rpc2", "POST", "/RPC2_Login",
                   parse_rpc2_login, body=RPC2_LOGIN_BODY,
                   content_type="application/json"),
+    VendorRequest("dahua-deviceclass", "dahua-cgi", "GET",
+                  "/cgi-bin/magicBox.cgi?action=getDeviceClass", parse_magicbox,
+                  after="dahua-rpc2-login"),
     VendorRequest("vapix-brand", "vapix", "GET",
                   "/axis-cgi/param.cgi?action=list&group=root.Brand", parse_vapix_params),
     VendorRequest("vapix-properties", "vapix", "GET",

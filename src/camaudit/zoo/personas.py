@@ -12,7 +12,7 @@ so firmware variants restate only what differs. The schema:
                the maker via _restrictions.yaml]
     findings_unverified: {id: why it is not in `findings`}
     tcp: {port: {proto: http|https|rtsp|raw|xmeye|dvrip|hostile, ...}}
-    udp: {port: {proto: wsd|ssdp, ...}}
+    udp: {port: {proto: wsd|ssdp|ubnt|dhip, ...}}   (a child's `port: null` drops the base's)
     origins: {key: {repo, path, commit} | {document, url, page} | {none: why}}
 
 Every response (HTTP route, RTSP method, raw reply, UDP reply) names an
@@ -35,7 +35,7 @@ from camaudit.errors import ConfigError
 
 #: Protocol handlers a TCP/UDP service may name (one module each in camaudit.zoo).
 TCP_PROTOS = frozenset({"http", "https", "rtsp", "raw", "xmeye", "dvrip", "hostile"})
-UDP_PROTOS = frozenset({"wsd", "ssdp"})
+UDP_PROTOS = frozenset({"wsd", "ssdp", "ubnt", "dhip"})
 KINDS = frozenset({"camera", "recorder", "oem", "encoder", "vms", "decoy", "hostile"})
 IDENTITY_KEYS = ("device_type", "brand", "manufacturer", "model", "firmware")
 _REQUIRED = ("id", "identity", "tcp", "origins", "kind")
@@ -144,11 +144,15 @@ def _check(stem: str, data: Mapping[str, Any], makers: Mapping[str, list[str]]) 
     origins = data["origins"] or {}
     tcp: dict[int, Mapping[str, Any]] = {}
     for port, svc in (data.get("tcp") or {}).items():
+        if svc is None:  # `port: null` in a child: the base's service is not served
+            continue
         if not isinstance(svc, dict) or svc.get("proto") not in TCP_PROTOS:
             raise ConfigError(f"{where}: tcp {port}: proto must be one of {sorted(TCP_PROTOS)}")
         tcp[int(port)] = svc
     udp: dict[int, Mapping[str, Any]] = {}
     for port, svc in (data.get("udp") or {}).items():
+        if svc is None:
+            continue
         if not isinstance(svc, dict) or svc.get("proto") not in UDP_PROTOS:
             raise ConfigError(f"{where}: udp {port}: proto must be one of {sorted(UDP_PROTOS)}")
         udp[int(port)] = svc
