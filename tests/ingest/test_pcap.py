@@ -166,7 +166,7 @@ def test_ubiquiti_and_dahua_discovery_replies_are_read_by_the_probes_parsers() -
     uvc = bytes.fromhex(json.loads(
         (SAMPLES / "ubiquiti-discovery-uvc-g3-flex.json").read_text())["response_hex"])
     body = json.loads((SAMPLES / "dahua-dhip-notifydevinfo-ipc-hdw5421s.json").read_text())
-    ipc = dhip.build_request(body["response"].encode())  # same 32-byte framing as a reply
+    ipc = dhip.frame(body["response"].encode())
     got: dict[str, Observation] = {}
     for src, sport, payload in ((CAMERA, ubnt.PORT, uvc), (RECORDER, dhip.PORT, ipc)):
         frame = pcapfile.Frame(0, 1, 1.7e9, _udp_frame(src, sport, 40000, payload))

@@ -33,7 +33,7 @@ REPLY = _frame(BODY)
 
 def test_request_framing() -> None:
     """32-byte header with the DHIP magic, body length at 16 and 24 (rroller/dahua)."""
-    request = dhip.build_request()
+    request = dhip.REQUEST
     assert request[:8] == b"\x20\x00\x00\x00DHIP"
     assert request.index(b"{") == 32
     body = request[32:]
@@ -121,7 +121,7 @@ def test_run_is_one_unicast_request() -> None:
         return obs, seen.requests
 
     obs, requests = asyncio.run(scenario())
-    assert requests == [dhip.build_request()]
+    assert requests == [dhip.REQUEST]
     assert [o.fields["device_type"] for o in obs] == ["IPC-HDW5421S"]
 
 

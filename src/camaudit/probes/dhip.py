@@ -43,7 +43,6 @@ MAGIC = b"DHIP"
 HEADER_SIZE = 32
 MAX_REPLY = 64 * 1024
 MAX_TEXT = 128
-_BODY = b'{"method":"DHDiscover.search","params":{"mac":"","uni":1}}\n'
 
 _TEXT = (("DeviceClass", "device_class"), ("DeviceType", "device_type"), ("Vendor", "vendor"),
          ("Manufacturer", "manufacturer"), ("SerialNo", "serial"),
@@ -52,11 +51,14 @@ _NUMBERS = (("HttpPort", "http_port"), ("Port", "port"), ("VideoInputChannels", 
             ("RemoteVideoInputChannels", "remote_video_inputs"))
 
 
-def build_request(body: bytes = _BODY) -> bytes:
-    """The 32-byte DHIP header (size, magic, body length twice) and the JSON body."""
+def frame(body: bytes) -> bytes:
+    """A DHIP message: the 32-byte header (size, magic, body length twice), then the body."""
     size = len(body)
     return (struct.pack("<I", HEADER_SIZE) + MAGIC + bytes(8) + struct.pack("<I", size)
             + bytes(4) + struct.pack("<I", size) + bytes(4) + body)
+
+
+REQUEST = frame(b'{"method":"DHDiscover.search","params":{"mac":"","uni":1}}\n')
 
 
 def parse_reply(data: bytes) -> dict[str, FieldValue]:
@@ -96,7 +98,7 @@ def parse_reply(data: bytes) -> dict[str, FieldValue]:
 
 async def run(net: Net, address: str, port: int) -> list[Observation]:
     """Send one DHDiscover.search to the device; one observation per parseable reply."""
-    replies = await udp_exchange(net, address, PORT, build_request(), max_replies=2,
+    replies = await udp_exchange(net, address, PORT, REQUEST, max_replies=2,
                                  linger=0.25, why="dahua discovery")
     out: list[Observation] = []
     for reply in replies:

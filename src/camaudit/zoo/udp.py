@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
+from camaudit.probes import dhip
 from camaudit.zoo.render import Device, fill
 
 _MESSAGE_ID = re.compile(rb"<(?:[\w-]+:)?MessageID[^>]*>\s*([^<\s]{1,200})\s*<")
@@ -75,16 +76,14 @@ def ubnt_reply(service: Mapping[str, Any], device: Device, data: bytes) -> bytes
 
 def dhip_reply(service: Mapping[str, Any], device: Device, data: bytes) -> bytes | None:
     """A DHIP ``client.notifyDevInfo`` (32-byte header, JSON) to a DHDiscover.search."""
-    if data[4:8] != b"DHIP" or b"DHDiscover.search" not in data[:MAX_DATAGRAM]:
+    if data[4:8] != dhip.MAGIC or b"DHDiscover.search" not in data[:MAX_DATAGRAM]:
         return None
     values = device.values()
     info = {key: fill(str(value).encode(), values).decode() if isinstance(value, str) else value
             for key, value in (service.get("device_info") or {}).items()}
     body = json.dumps({"mac": values[b"mac_lower"].decode(), "method": "client.notifyDevInfo",
                        "params": {"deviceInfo": info}}, separators=(",", ":")).encode()
-    size = len(body)
-    return (struct.pack("<I", 32) + b"DHIP" + bytes(8) + struct.pack("<I", size) + bytes(4)
-            + struct.pack("<I", size) + bytes(4) + body)
+    return dhip.frame(body)
 
 
 _BUILDERS = {"wsd": wsd_reply, "ssdp": ssdp_reply, "ubnt": ubnt_reply, "dhip": dhip_reply}
