@@ -21,10 +21,9 @@ FIELDS = ("device_type", "brand", "manufacturer")
 
 #: persona -> fields that stay null without a login, and why (see the persona files).
 NOT_ON_THE_WIRE: dict[str, tuple[tuple[str, ...], str]] = {
-    "hanwha-camera": (("brand", "manufacturer"),
-                      "only WS-Discovery name/Wisenet (user-settable) and an ONVIF fault; no "
-                      "public SUNAPI sample, the realm is a placeholder; the maker's name "
-                      "(ONVIF Manufacturer) needs the login"),
+    "hanwha-camera": (("brand",),
+                      "the maker shows in its iPOLiS realm, but the name on the box does not: "
+                      "WS-Discovery name/Wisenet is user-settable and ONVIF needs the login"),
     "uniview-ipc": (("brand", "manufacturer"),
                     "only WS-Discovery name/Uniview; realm is a placeholder serial, and a 401 "
                     "on the LAPI path proves nothing: its reply needs the login"),
