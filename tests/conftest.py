@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from camaudit.cliutil import run_async
 from camaudit.demo import covering_network
+from camaudit.knowledge import reload as reload_knowledge
 from camaudit.pipeline import ScanOptions, execute, new_scan
 from camaudit.store import Store
 from camaudit.zoo import ZooProcess, run_in_subprocess
@@ -58,3 +60,15 @@ def zoo_scan(zoo: ZooProcess, tmp_path_factory: pytest.TempPathFactory) -> Itera
     run_async(execute(store, scan_id, scope, options))
     yield ZooScan(store, scan_id, store.document(scan_id), network)
     store.close()
+
+
+@pytest.fixture
+def isolated_knowledge(tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Only the shipped knowledge: the user data directory (CAMAUDIT_DATA) is a temp dir."""
+    data = tmp_path_factory.mktemp("camaudit-data")
+    monkeypatch.setenv("CAMAUDIT_DATA", str(data))
+    reload_knowledge()
+    yield data
+    monkeypatch.undo()
+    reload_knowledge()

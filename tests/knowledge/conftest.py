@@ -1,21 +1,12 @@
-"""Each test sees the shipped knowledge only: the user data directory is a temp dir."""
+"""Each test sees the shipped knowledge only (fixture ``isolated_knowledge``, tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from camaudit.knowledge import reload
-
 
 @pytest.fixture(autouse=True)
-def isolated_knowledge(tmp_path_factory: pytest.TempPathFactory,
-                       monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    data = tmp_path_factory.mktemp("camaudit-data")
-    monkeypatch.setenv("CAMAUDIT_DATA", str(data))
-    reload()
-    yield data
-    monkeypatch.undo()
-    reload()
+def _shipped_knowledge_only(isolated_knowledge: Path) -> Path:
+    return isolated_knowledge

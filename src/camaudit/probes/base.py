@@ -15,10 +15,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from camaudit.model import Observation
-from camaudit.netio import Net
+from camaudit.errors import ParseError
+from camaudit.model import FieldValue, Observation
+from camaudit.netio import Net, udp_exchange
 
 ProbeFn = Callable[[Net, str, int], Awaitable[list[Observation]]]
+Parser = Callable[[bytes], dict[str, FieldValue]]
 
 
 @dataclass(frozen=True)
@@ -40,3 +42,23 @@ class Probe:
     run: ProbeFn
     order: int = 50  # lower runs first; cheap, decisive probes first
     any_port: bool = False  # also try on open ports outside `ports` (e.g. HTTP)
+
+
+async def unicast_discovery(net: Net, address: str, port: int, request: bytes, parse: Parser,
+                            probe: str, why: str) -> list[Observation]:
+    """Send a maker's discovery request to the device itself; one observation per reply read.
+
+    For discovery protocols whose devices answer once (twice at most) right away: a
+    reply the parser refuses is someone else's datagram and is dropped.
+    """
+    replies = await udp_exchange(net, address, port, request, max_replies=2, linger=0.25,
+                                 why=why)
+    out: list[Observation] = []
+    for reply in replies:
+        try:
+            fields = parse(reply)
+        except ParseError:
+            continue
+        out.append(Observation(address=address, port=port, probe=probe, fields=fields,
+                               raw=reply))
+    return out

@@ -35,8 +35,8 @@ import struct
 
 from camaudit.errors import ParseError
 from camaudit.model import FieldValue, Observation
-from camaudit.netio import Net, udp_exchange
-from camaudit.probes.base import Probe
+from camaudit.netio import Net
+from camaudit.probes.base import Probe, unicast_discovery
 
 PORT = 37810
 MAGIC = b"DHIP"
@@ -98,17 +98,8 @@ def parse_reply(data: bytes) -> dict[str, FieldValue]:
 
 async def run(net: Net, address: str, port: int) -> list[Observation]:
     """Send one DHDiscover.search to the device; one observation per parseable reply."""
-    replies = await udp_exchange(net, address, PORT, REQUEST, max_replies=2,
-                                 linger=0.25, why="dahua discovery")
-    out: list[Observation] = []
-    for reply in replies:
-        try:
-            fields = parse_reply(reply)
-        except ParseError:
-            continue
-        out.append(Observation(address=address, port=PORT, probe="dhip", fields=fields,
-                               raw=reply))
-    return out
+    return await unicast_discovery(net, address, PORT, REQUEST, parse_reply, "dhip",
+                                   why="dahua discovery")
 
 
 PROBE = Probe(name="dhip", ports=None, run=run, order=30)

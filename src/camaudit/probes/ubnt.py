@@ -30,8 +30,8 @@ import struct
 
 from camaudit.errors import ParseError
 from camaudit.model import FieldValue, Observation
-from camaudit.netio import Net, udp_exchange
-from camaudit.probes.base import Probe
+from camaudit.netio import Net
+from camaudit.probes.base import Probe, unicast_discovery
 
 PORT = 10001
 REQUEST = b"\x01\x00\x00\x00"
@@ -93,17 +93,8 @@ def parse_reply(data: bytes) -> dict[str, FieldValue]:
 
 async def run(net: Net, address: str, port: int) -> list[Observation]:
     """Send the v1 request to the device; one observation per parseable reply."""
-    replies = await udp_exchange(net, address, PORT, REQUEST, max_replies=2, linger=0.25,
-                                 why="ubiquiti discovery")
-    out: list[Observation] = []
-    for reply in replies:
-        try:
-            fields = parse_reply(reply)
-        except ParseError:
-            continue
-        out.append(Observation(address=address, port=PORT, probe="ubnt", fields=fields,
-                               raw=reply))
-    return out
+    return await unicast_discovery(net, address, PORT, REQUEST, parse_reply, "ubnt",
+                                   why="ubiquiti discovery")
 
 
 PROBE = Probe(name="ubnt", ports=None, run=run, order=30)

@@ -62,12 +62,12 @@ Sources (all checked 2026-11-25):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from camaudit.errors import ParseError
 from camaudit.model import FieldValue
 from camaudit.probes import xmlsafe
+from camaudit.probes.base import Parser
 
 #: Largest vendor reply body parsed (real ones are well under 4 KiB).
 MAX_BODY = 64 * 1024
@@ -75,8 +75,6 @@ MAX_BODY = 64 * 1024
 MAX_VALUE = 256
 #: Most key=value lines read from a CGI reply.
 MAX_LINES = 2000
-
-Parser = Callable[[bytes], dict[str, FieldValue]]
 
 
 def _value(text: str) -> str:
