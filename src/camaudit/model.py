@@ -17,8 +17,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-DeviceType = Literal["camera", "recorder", "encoder", "vms", "other"]
-DEVICE_TYPES: tuple[str, ...] = ("camera", "recorder", "encoder", "vms", "other")
+DeviceType = Literal["camera", "recorder", "encoder", "vms", "surveillance", "other"]
+DEVICE_TYPES: tuple[str, ...] = ("camera", "recorder", "encoder", "vms", "surveillance", "other")
+#: Classes that are video-surveillance equipment; `surveillance` is such equipment whose
+#: role (camera, recorder, encoder) the evidence does not settle.
+SURVEILLANCE_TYPES: frozenset[str] = frozenset(
+    {"camera", "recorder", "encoder", "vms", "surveillance"})
 Severity = Literal["info", "low", "medium", "high", "critical"]
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 

@@ -27,7 +27,7 @@ from camaudit.cliutil import (
     sanitize,
 )
 from camaudit.errors import UsageError
-from camaudit.model import Device, Finding
+from camaudit.model import SURVEILLANCE_TYPES, Device, Finding
 from camaudit.pipeline import ScanOptions, Stats, execute, new_scan, resume_point
 from camaudit.probes.base import Credentials
 from camaudit.scope import LARGE_SCOPE, Scope
@@ -186,7 +186,7 @@ def digest(devices: Iterable[Device]) -> list[str]:
     makers: Counter[str] = Counter()
     kinds: Counter[tuple[str, str]] = Counter()
     for d in devices:
-        if d.device_type not in ("camera", "recorder", "encoder", "vms"):
+        if d.device_type not in SURVEILLANCE_TYPES:
             continue
         makers[d.manufacturer or "unknown maker"] += 1
         kinds.update({(f.kind, f.status) for f in d.findings})

@@ -40,7 +40,21 @@ def test_sdp_body_and_content_type() -> None:
     sdp = b"v=0\r\no=- 0 0 IN IP4 192.0.2.10\r\ns=Session\r\n"
     reply = (b"RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Type: application/sdp\r\n"
              b"Content-Length: %d\r\n\r\n" % len(sdp)) + sdp
-    assert rtsp.parse_response(reply)["content_type"] == "application/sdp"
+    fields = rtsp.parse_response(reply)
+    assert fields["content_type"] == "application/sdp"
+    assert fields["sdp_origin"] == "- 0 0 IN IP4 192.0.2.10"
+    assert fields["sdp_session"] == "Session"
+
+
+def test_sdp_session_level_only() -> None:
+    # RFC 4566 §5: the session level ends at the first m= line; a=tool: names the writer.
+    sdp = (b"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=Media Presentation\r\ni=Example session\r\n"
+           b"a=tool:LIVE555 Streaming Media v2011.05.25\r\nm=video 0 RTP/AVP 96\r\n"
+           b"i=per-stream information\r\na=tool:not the session's\r\n")
+    assert rtsp.parse_sdp_session(sdp) == {
+        "sdp_origin": "- 1 1 IN IP4 0.0.0.0", "sdp_session": "Media Presentation",
+        "sdp_info": "Example session", "sdp_tool": "LIVE555 Streaming Media v2011.05.25"}
+    assert rtsp.parse_sdp_session(b"\xff\xfe=\r\ns=\r\nbroken") == {}
 
 
 @pytest.mark.parametrize("data", [b"", b"HTTP/1.1 200 OK\r\n\r\n", b"\x00\x01garbage",

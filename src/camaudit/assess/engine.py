@@ -39,7 +39,7 @@ from camaudit.knowledge.vulns import match
 from camaudit.model import SEVERITIES, Device, Finding
 
 #: Device types for which an unknown maker is itself a finding (CONTRACTS.md).
-_MAKER_EXPECTED = ("camera", "recorder", "encoder")
+_MAKER_EXPECTED = ("camera", "recorder", "encoder", "surveillance")
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 

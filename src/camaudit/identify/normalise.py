@@ -13,19 +13,15 @@ from __future__ import annotations
 import re
 
 from camaudit.identify.oem import brand_links
+from camaudit.knowledge import makers as knowledge_makers
 from camaudit.model import DEVICE_TYPES
 
 _SPACE = re.compile(r"\s+")
 _HEX = re.compile(r"[0-9a-fA-F]")
 _PLACEHOLDERS = frozenset({"unknown", "n/a", "na", "none", "null", "-", "default", "0x0"})
 
-#: Canonical maker names (docs/CONTRACTS.md).
-MAKERS: tuple[str, ...] = (
-    "Hikvision", "Dahua", "Xiongmai", "Uniview", "TVT", "Tiandy", "Axis", "Hanwha Vision",
-    "Bosch", "Reolink", "Ubiquiti", "Milesight", "Mobotix", "TP-Link", "Vivotek", "i-PRO",
-    "Huawei", "Amcrest", "GeoVision", "NUUO", "D-Link", "QNAP", "Synology", "HP", "Brother",
-    "Cisco", "Yealink", "Polycom", "MikroTik", "Netgear", "Edimax", "PTZOptics", "Digifort",
-)
+#: Canonical maker names: those of knowledge/data/makers.yaml (docs/CONTRACTS.md).
+MAKERS: tuple[str, ...] = tuple(m.name for m in knowledge_makers.all_makers())
 _MAKER_BY_KEY = {m.casefold(): m for m in MAKERS}
 
 #: Pseudo-class a rule may say for "serves live video" (camera, encoder or recorder alike);
@@ -82,7 +78,7 @@ def normalise(key: str, value: str) -> str:
     if key == "device_type":
         return device_type(text)
     if key == "manufacturer":
-        return _MAKER_BY_KEY.get(text.casefold(), "")
+        return knowledge_makers.canonical(text) or ""
     if key == "brand":
         return brand(text)
     if key == "serial" and set(text) <= {"0"}:

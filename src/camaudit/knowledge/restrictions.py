@@ -36,8 +36,9 @@ from typing import Any
 from camaudit.knowledge import yamlio
 from camaudit.knowledge.makers import maker_id
 from camaudit.knowledge.paths import data_path
+from camaudit.model import SURVEILLANCE_TYPES
 
-SURVEILLANCE = frozenset({"camera", "recorder", "encoder", "vms"})
+SURVEILLANCE = SURVEILLANCE_TYPES
 
 #: camaudit's reading of each regime (see the module docstring).
 _READING: dict[str, tuple[str, frozenset[str] | None]] = {

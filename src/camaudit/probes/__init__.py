@@ -29,8 +29,9 @@ reolink        model, firmware, hardware, serial, device_type, build_day, device
                (Reolink api.cgi GetDevInfo, with the operator's login only)
 tls            subject, issuer, san (list), serial, not_before, not_after,
                fingerprint_sha256, self_signed (bool), error (unreadable cert)
-rtsp           method, status (int), server, realm, auth_scheme, public (list),
-               content_type
+rtsp           method, path, status (int), server, realm, auth_scheme, public
+               (list), content_type, sdp_origin, sdp_session, sdp_info, sdp_tool
+               (SDP session level of a DESCRIBE answer, RFC 4566 5)
 onvif          manufacturer, model, firmware, serial, hardware_id, scopes (list),
                xaddrs (list), action, status (int), fault, device_time,
                authenticated (bool)

@@ -10,12 +10,18 @@ Sources (checked 2026-11-25):
   line, §7 status line ``RTSP/1.0 SP code SP reason``, §10.1 OPTIONS,
   §10.2 DESCRIBE, §12.17 CSeq (mandatory in every request), §12.14 Content-Length,
   §12.44 WWW-Authenticate (syntax of RFC 2617: ``scheme realm="..."``).
+- RFC 4566 (SDP, https://www.rfc-editor.org/rfc/rfc4566) §5: a session description
+  is ``<type>=<value>`` lines; §5.2 ``o=`` origin (its first token the user name),
+  §5.3 ``s=`` session name, §5.4 ``i=`` session information, §6 ``a=tool:`` the tool
+  that wrote it. Only lines before the first ``m=`` (the session level, §5) are read:
+  a camera's streaming stack names itself there.
 - nmap-service-probes (nmap/nmap, file ``nmap-service-probes``) sends
   ``OPTIONS / RTSP/1.0`` as its RTSPRequest probe; we send the full
   ``rtsp://address:port/`` URL that RFC 2326 §3.2 asks for plus a CSeq.
 
-Fields (``rtsp`` in the vocabulary): method, status (int), server, realm,
-auth_scheme, public (list), content_type.
+Fields (``rtsp`` in the vocabulary): method, path, status (int), server, realm,
+auth_scheme, public (list), content_type, and from an SDP body sdp_origin, sdp_session,
+sdp_info, sdp_tool.
 
 The reply is parsed by :mod:`camaudit.probes.httpwire` with ``protocol=b"RTSP"``
 (RTSP reuses HTTP/1.1 message syntax) and the challenge by
@@ -33,6 +39,9 @@ from camaudit.probes.base import Probe
 
 #: Largest reply (head and SDP body) we read.
 MAX_REPLY = 24 * 1024
+#: SDP session-level lines kept (RFC 4566 §5), by type letter; longest value kept.
+_SDP_FIELDS = {"o": "sdp_origin", "s": "sdp_session", "i": "sdp_info"}
+MAX_SDP_VALUE = 256
 
 
 def build_request(method: str, address: str, port: int, cseq: int) -> bytes:
@@ -58,6 +67,8 @@ def parse_response(data: bytes) -> dict[str, FieldValue]:
     ctype = reply.header("Content-Type")
     if ctype:
         fields["content_type"] = ctype[:128]
+    if ctype and ctype.split(";")[0].strip().lower() == "application/sdp":
+        fields.update(parse_sdp_session(reply.body))
     challenges = [c for v in reply.header_all("WWW-Authenticate")
                   for c in httpauth.parse_challenges(v)]
     if challenges:
@@ -66,6 +77,28 @@ def parse_response(data: bytes) -> dict[str, FieldValue]:
         if realm is not None:
             fields["realm"] = realm[:256]
     return fields
+
+
+def parse_sdp_session(body: bytes) -> dict[str, FieldValue]:
+    """The session-level origin, name, information and tool of an SDP body (RFC 4566 §5).
+
+    Lines are read up to the first media description (``m=``); a value that is
+    not text or is empty is skipped, never an error: the SDP only adds evidence.
+    """
+    out: dict[str, FieldValue] = {}
+    for raw_line in body[:MAX_REPLY].splitlines():
+        line = raw_line.decode("utf-8", "replace").strip()
+        if line.startswith("m="):
+            break
+        kind, sep, value = line.partition("=")
+        value = value.strip()[:MAX_SDP_VALUE]
+        if not sep or not value:
+            continue
+        if kind in _SDP_FIELDS:
+            out.setdefault(_SDP_FIELDS[kind], value)
+        elif kind == "a" and value.startswith("tool:") and value[5:].strip():
+            out.setdefault("sdp_tool", value[5:].strip())
+    return out
 
 
 def _complete(data: bytes) -> bool:
@@ -91,6 +124,7 @@ async def run(net: Net, address: str, port: int) -> list[Observation]:
             except (NetError, ParseError):
                 break
             fields["method"] = method
+            fields["path"] = "/"
             out.append(Observation(address=address, port=port, probe="rtsp", fields=fields,
                                    raw=reply))
     return out

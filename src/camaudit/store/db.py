@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from camaudit.errors import StoreError, UsageError
-from camaudit.model import Device, Evidence, Finding, Observation, utcnow
+from camaudit.model import SURVEILLANCE_TYPES, Device, Evidence, Finding, Observation, utcnow
 from camaudit.store import schema as t
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -126,7 +126,7 @@ class Store:
                 t.hosts.c.scan_id == scan_id)).scalar()
             devices = conn.execute(sa.select(sa.func.count()).select_from(t.devices).where(
                 t.devices.c.scan_id == scan_id,
-                t.devices.c.device_type.in_(("camera", "recorder", "encoder", "vms")))).scalar()
+                t.devices.c.device_type.in_(sorted(SURVEILLANCE_TYPES)))).scalar()
             findings = conn.execute(sa.select(sa.func.count()).select_from(t.findings).where(
                 t.findings.c.scan_id == scan_id)).scalar()
             elapsed = float(previous.get("elapsed", 0.0)) + float(stats.get("elapsed", 0.0))
