@@ -169,3 +169,17 @@ def test_maker_confirms_its_own_name_shown_weakly() -> None:
     assert (device.brand, device.manufacturer, device.device_type) == ("Axis", "Axis", "encoder")
     alone = identify(A, [wsd_nvt("onvif://www.onvif.org/name/Axis")])
     assert alone.brand is None and alone.manufacturer is None
+
+
+def test_maker_telltale_without_role_is_surveillance() -> None:
+    # A Hikvision web server names the maker but not the role: the class is 'surveillance'.
+    device = identify(A, [http(server="Hikvision-Webs")])
+    assert device.manufacturer == "Hikvision"
+    assert device.device_type in ("surveillance", "camera", "recorder")
+
+
+def test_rtsp_alone_is_not_surveillance() -> None:
+    # Media servers (go2rtc, MediaMTX) answer RTSP too: an RTSP answer alone decides nothing.
+    device = identify(A, [Observation(A, 554, "rtsp", {"method": "OPTIONS", "status": 200,
+                                                       "public": ["OPTIONS", "DESCRIBE"]})])
+    assert device.device_type is None

@@ -18,6 +18,12 @@ Three field-specific steps keep the sum of evidence honest:
   encoder and a recorder alike. They join the best-supported of those
   classes, and make a camera only when nothing says which one; so weak generic
   hints can never outvote a recorder's or encoder's own evidence.
+- **surveillance, role unknown**: every rule that says a video class (or
+  ``surveillance`` itself) also shows *some* video-surveillance equipment, at its
+  ``surveillance`` weight if the rule gives one (``rules/README.md``). When no role
+  reaches the threshold but that umbrella does (and outscores ``other``), the class is
+  ``surveillance``: a Hikvision web server is surveillance gear even when nothing
+  says camera or recorder.
 - **OEM brand over maker name**: a box that shows an OEM brand (title "LTS")
   and its maker's name (realm "Hikvision", ISAPI ``<manufacturer>``) is that
   OEM's product: the maker's name leaking through its firmware is not the
@@ -49,6 +55,8 @@ OWN_NAME_HINT = 0.45
 #: Brand confirmation when the name shown (weakly) is the decided maker's own name.
 MAKER_CONFIRMS_BRAND = 0.45
 VIDEO_CLASSES = ("camera", "recorder", "encoder")
+#: Device classes that are video-surveillance equipment (the umbrella's members).
+SURVEILLANCE_CLASSES = (*VIDEO_CLASSES, "vms", VIDEO, "surveillance")
 
 OEM_HINT_RULE = "oem-brand-hint"
 MAKER_BRAND_RULE = "maker-confirms-brand"
@@ -143,6 +151,34 @@ def _video_class(cands: list[Candidate]) -> list[Candidate]:
     return rest
 
 
+def _umbrella(cands: list[Candidate]) -> Candidate:
+    """'Some surveillance equipment': every video-class vote, at its surveillance weight."""
+    umbrella = Candidate("device_type", "surveillance")
+    for cand in cands:
+        if cand.value not in SURVEILLANCE_CLASSES:
+            continue
+        for support in cand.support.values():
+            extra = support.hit.rule.surveillance if support.hit is not None else None
+            weight = max(support.weight, extra or 0.0)
+            umbrella.add(Support(support.rule, weight, support.hit, support.note), "surveillance")
+    return umbrella
+
+
+def _decide_class(cands: list[Candidate]) -> FieldResult:
+    """A role (camera, recorder, ...) or other when one is decided; else surveillance or null."""
+    umbrella = _umbrella(cands)
+    roles = _video_class([c for c in cands if c.value != "surveillance"])
+    result = _decide("device_type", roles)
+    if (result.value is not None and result.value != "other") or not umbrella.support:
+        return result
+    other = result.score if result.value == "other" else 0.0
+    if umbrella.score >= THRESHOLD and umbrella.score > other:
+        return FieldResult("device_type", "surveillance", umbrella.score,
+                           [umbrella, *result.candidates])
+    return FieldResult(result.key, result.value, result.score,
+                       [*result.candidates, umbrella])
+
+
 def _oem_over_maker_name(brand: FieldResult) -> FieldResult:
     """An OEM brand set-able on its own outranks its maker's own name as the brand."""
     winner = brand.winner
@@ -193,9 +229,9 @@ def fuse(hits: Iterable[Hit]) -> dict[str, FieldResult]:
     for hit in hits:
         for key, value in hit.says.items():
             _vote(table, key, value, Support(hit.rule.id, hit.weight(key), hit))
-    if "device_type" in table:
-        table["device_type"] = _video_class(table["device_type"])
-    results = {key: _decide(key, table.get(key, [])) for key in SAYABLE if key != "manufacturer"}
+    results = {key: _decide(key, table.get(key, []))
+               for key in SAYABLE if key not in ("manufacturer", "device_type")}
+    results["device_type"] = _decide_class(table.get("device_type", []))
     results["brand"] = _oem_over_maker_name(results["brand"])
     _brand_hints(table, results["brand"])
     results["manufacturer"] = _decide("manufacturer", table.get("manufacturer", []))

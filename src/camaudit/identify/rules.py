@@ -40,7 +40,7 @@ RAW_TEXT_CAP = 16 * 1024
 _TEMPLATE = re.compile(r"\{(\w+|f:\w+)(?:\|uri)?\}")
 _ALLOWED_KEYS = {
     "id", "probe", "field", "pattern", "ignore_case", "also", "absent", "says", "weight",
-    "weights", "source", "checked", "examples", "note",
+    "weights", "surveillance", "source", "checked", "examples", "note",
 }
 
 
@@ -68,6 +68,9 @@ class Rule:
     absent: tuple[str, ...] = ()
     examples: tuple[Example, ...] = ()
     note: str | None = None
+    #: How strongly a hit shows video-surveillance equipment whatever its role
+    #: (fusion's `surveillance` class); None: the weight of the class it says, if any.
+    surveillance: float | None = None
 
     @property
     def weight(self) -> float:
@@ -207,6 +210,12 @@ def _build_rule(raw: dict[str, Any], file: str) -> Rule:
         if key not in says:
             raise ConfigError(f"{where}: weights.{key} names a field the rule does not say")
         weights[key] = _check_weight(value, where)
+    surveillance = raw.get("surveillance")
+    if surveillance is not None:
+        surveillance = _check_weight(surveillance, where)
+        if says.get("device_type") not in ("camera", "recorder", "encoder", "vms", VIDEO):
+            raise ConfigError(f"{where}: 'surveillance' is for a rule that says a video "
+                              "class (camera, recorder, encoder, vms or video)")
     source = raw["source"]
     if not isinstance(source, str) or len(source.strip()) < 10:
         raise ConfigError(f"{where}: 'source' must name the public source (repo+path+commit "
@@ -225,7 +234,7 @@ def _build_rule(raw: dict[str, Any], file: str) -> Rule:
         fields=_as_tuple(raw["field"], "field", where), regex=regex, says=says,
         weights=weights, source=source.strip(), checked=checked, file=file, line=line,
         also=also_c, absent=absent, examples=_check_examples(raw["examples"], where),
-        note=note if isinstance(note, str) else None,
+        note=note if isinstance(note, str) else None, surveillance=surveillance,
     )
 
 
