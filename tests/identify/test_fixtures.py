@@ -125,4 +125,6 @@ def test_fixture_fields_not_revealed_stay_null() -> None:
         device = identify(ADDRESS, observations(sample))
         for name in FIELDS:
             if name not in EXPECTED[sid]:
-                assert getattr(device, name) is None, (sid, name)
+                # a maker's own protocol shows surveillance gear; its role may stay unknown
+                allowed = (None, "surveillance") if name == "device_type" else (None,)
+                assert getattr(device, name) in allowed, (sid, name)

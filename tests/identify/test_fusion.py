@@ -93,7 +93,8 @@ def test_same_rule_on_many_ports_counts_once() -> None:
     many = identify(A, [Observation(A, p, "http", {"server": "DNVRS-Webs"})
                         for p in (80, 81, 8080, 8081)])
     assert one.confidence == many.confidence
-    assert one.device_type is None  # DNVRS-Webs alone only leans recorder (0.5)
+    # DNVRS-Webs alone shows Hikvision gear and only leans recorder (0.5): role unknown
+    assert one.device_type == many.device_type == "surveillance"
 
 
 def test_firmware_joined_and_merged_across_probes() -> None:
@@ -175,7 +176,9 @@ def test_maker_telltale_without_role_is_surveillance() -> None:
     # A Hikvision web server names the maker but not the role: the class is 'surveillance'.
     device = identify(A, [http(server="Hikvision-Webs")])
     assert device.manufacturer == "Hikvision"
-    assert device.device_type in ("surveillance", "camera", "recorder")
+    assert device.device_type == "surveillance"
+    assert any(e.rule == "hik-http-server-webs" and e.says == "device_type=surveillance"
+               for e in device.evidence)
 
 
 def test_rtsp_alone_is_not_surveillance() -> None:
