@@ -31,7 +31,7 @@ NOT_ON_THE_WIRE: dict[str, tuple[tuple[str, ...], str]] = {
     "milesight-camera": (("manufacturer",),
                          "the brand is shown (title), but no Milesight protocol telltale is "
                          "served: a brand alone never sets the maker"),
-    "lorex-nvr": (("device_type",),  # its role; the Dahua protocol shows 'surveillance' 
+    "lorex-nvr": (("device_type",),  # its role; the Dahua protocol shows 'surveillance'
                   "the Dahua model (DHI-NVR...) is only in magicBox behind the login, and no "
                   "public source shows what a Lorex recorder answers to DHIP discovery"),
     "tvt-nvr": (("device_type",),
