@@ -11,7 +11,7 @@ from camaudit.errors import ConfigError
 from camaudit.identify.match import match_fields
 from camaudit.identify.rules import RAW_FIELD, Example, Rule, load_rules, parse_rules_text
 
-RULES = load_rules().rules
+RULES = load_rules(recog=False).rules  # recog's own examples: tests/identify/test_recog.py
 
 
 def _example_input(rule: Rule, example: Example) -> tuple[dict[str, object], bytes]:
@@ -42,7 +42,7 @@ def test_rule_examples(rule: Rule) -> None:
 def test_every_rule_is_sourced_and_dated() -> None:
     assert len(RULES) > 60
     for rule in RULES:
-        assert rule.checked <= dt.date(2026, 11, 25)
+        assert rule.checked <= dt.date.today()
         assert len(rule.source) >= 10
         assert 0 < rule.weight <= 1
 

@@ -1,9 +1,10 @@
 """Fusion: weigh every rule hit on a host into one device, field by field.
 
 For each device field, hits vote for candidate values. A candidate's score
-combines its distinct rules by noisy-OR, ``1 - prod(1 - w)``: independent
-signals add up (several weak hints can make a class), one rule seen on many
-ports counts once (its highest weight). The best candidate wins if it
+combines its distinct pieces of evidence by noisy-OR, ``1 - prod(1 - w)``:
+independent signals add up (several weak hints can make a class), one rule
+seen on many ports counts once (its highest weight), and so does one string of
+one reply read by several rules (:func:`evidence_key`). The best candidate wins if it
 reaches :data:`THRESHOLD`; otherwise the field stays null: a wrong maker is
 worse than none. Substantial runners-up are kept as conflicts, never dropped.
 
@@ -58,6 +59,10 @@ VIDEO_CLASSES = ("camera", "recorder", "encoder")
 #: Device classes that are video-surveillance equipment (the umbrella's members).
 SURVEILLANCE_CLASSES = (*VIDEO_CLASSES, "vms", VIDEO, "surveillance")
 
+#: Derived fields (match.DERIVED) -> the observation field they are read from.
+_EVIDENCE_OF = {"~www_authenticate": "realm", "~favicon_md5": "favicon_md5",
+                "~ftp_banner": "banner", "~telnet_banner": "banner", "~ssh_banner": "banner"}
+
 OEM_HINT_RULE = "oem-brand-hint"
 MAKER_BRAND_RULE = "maker-confirms-brand"
 
@@ -72,6 +77,18 @@ class Support:
     note: str = ""
 
 
+def evidence_key(support: Support) -> tuple[int, str]:
+    """What a vote rests on: one string of one reply counts once, whichever rules read it.
+
+    Our rules and recog's may both read a Server header or a realm (recog through
+    the derived ``~www_authenticate``): they are one piece of evidence, not two.
+    """
+    hit = support.hit
+    if hit is None or support.rule in (OEM_HINT_RULE, MAKER_BRAND_RULE):
+        return (0, support.rule)
+    return (id(hit.observation), _EVIDENCE_OF.get(hit.field, hit.field))
+
+
 @dataclass
 class Candidate:
     key: str
@@ -80,9 +97,14 @@ class Candidate:
 
     @property
     def score(self) -> float:
-        miss = 1.0
+        """Noisy-OR over distinct pieces of evidence (:func:`evidence_key`)."""
+        best: dict[tuple[int, str], float] = {}
         for s in self.support.values():
-            miss *= 1.0 - s.weight
+            key = evidence_key(s)
+            best[key] = max(best.get(key, 0.0), s.weight)
+        miss = 1.0
+        for weight in best.values():
+            miss *= 1.0 - weight
         return 1.0 - miss
 
     def add(self, support: Support, value: str) -> None:

@@ -1,22 +1,27 @@
 """Matcher: run the rules over one observation and say what each hit claims.
 
 Pure and cheap: regexes are compiled once by :mod:`rules`, an observation is
-only tested against the rules indexed under its (probe, field) pairs, and
-every value is capped before matching so that a hostile device cannot make
-identification slow. List fields (ONVIF scopes, HTTP headers, TLS SANs) are
-matched item by item.
+only tested against the rules indexed under its (probe, field) pairs, a rule
+whose required literal is not in a value is not run on it, and every value is
+capped before matching so that a hostile device cannot make identification
+slow. List fields (ONVIF scopes, HTTP headers, TLS SANs) are matched item by
+item. Derived fields (:data:`DERIVED`, names starting with ``~``) give rule
+sets that match whole protocol strings (recog: the full WWW-Authenticate value,
+an FTP greeting without its reply code) their input.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from camaudit.identify.normalise import normalise
-from camaudit.identify.rules import RAW_FIELD, RAW_TEXT_CAP, Rule, RuleSet
+from camaudit.identify.rules import RAW_FIELD, RAW_TEXT_CAP, Rule, RuleSet, fold
 from camaudit.model import Observation
+from camaudit.probes.banner import strip_telnet
 
 #: Longest field value a rule looks at (bodies are 4 KiB by contract; headroom).
 VALUE_CAP = 8 * 1024
@@ -45,10 +50,73 @@ def _text(value: Any) -> str:
     return str(value)[:VALUE_CAP]
 
 
+def _header(name: str) -> Callable[[dict[str, Any], bytes], list[str]]:
+    prefix = name.casefold() + ":"
+
+    def values(fields: dict[str, Any], _raw: bytes) -> list[str]:
+        headers = fields.get("headers")
+        items = headers if isinstance(headers, list) else []
+        return [str(h)[len(prefix):].strip() for h in items[:256]
+                if str(h).casefold().startswith(prefix)]
+    return values
+
+
+def _www_authenticate(fields: dict[str, Any], raw: bytes) -> list[str]:
+    """The WWW-Authenticate values; rebuilt from scheme and realm when headers are not kept
+    (nmap's http-auth output, a thread that quotes only the realm), RFC 7235 4.1 syntax."""
+    found = _header("WWW-Authenticate")(fields, raw)
+    realm = fields.get("realm")
+    if not found and "headers" not in fields and isinstance(realm, str):
+        found = [f'{fields.get("auth_scheme") or "Basic"} realm="{realm}"']
+    return found
+
+
+def _favicon_md5(fields: dict[str, Any], _raw: bytes) -> list[str]:
+    value = fields.get("favicon_md5")
+    return [value.lower()] if isinstance(value, str) else []
+
+
+def _greeting(service: str, strip: str = "",
+              lines: int = 0) -> Callable[[dict[str, Any], bytes], list[str]]:
+    """A server's greeting as it sent it (telnet negotiation removed; the tidied banner
+    field when the raw bytes are not kept). With `strip`, CRLF line ends become LF, the
+    first `lines` lines are kept (0: all) and what `strip` matches is cut from each."""
+    cut = re.compile(strip, re.M) if strip else None
+
+    def values(fields: dict[str, Any], raw: bytes) -> list[str]:
+        if fields.get("service") != service:
+            return []
+        if raw and not raw.startswith(b"<"):  # nmap's XML output keeps no bytes
+            text = strip_telnet(raw[:RAW_TEXT_CAP])[0].decode("utf-8", "replace")
+        elif isinstance(fields.get("banner"), str):
+            text = fields["banner"]
+        else:
+            return []
+        if cut is not None:
+            kept = text.replace("\r\n", "\n").rstrip("\r\n").split("\n")
+            text = cut.sub("", "\n".join(kept[:lines] if lines else kept))
+        return [text]
+    return values
+
+
+#: Derived fields: what a rule set that reads whole protocol strings matches on.
+DERIVED: dict[str, Callable[[dict[str, Any], bytes], list[str]]] = {
+    "~www_authenticate": _www_authenticate,
+    "~set_cookie": _header("Set-Cookie"),
+    "~x_powered_by": _header("X-Powered-By"),
+    "~favicon_md5": _favicon_md5,
+    "~ftp_banner": _greeting("ftp", r"^\d{3}[ -]"),  # RFC 959 4.2 reply code
+    "~telnet_banner": _greeting("telnet"),
+    "~ssh_banner": _greeting("ssh", r"^SSH-[\d.]+-", lines=1),  # RFC 4253 4.2 version line
+}
+
+
 def field_values(fields: dict[str, Any], name: str, raw: bytes = b"") -> list[str]:
     """The text values of field `name` (items of a list field; [] when absent)."""
     if name == RAW_FIELD:
         return [raw[:RAW_TEXT_CAP].decode("utf-8", "replace")] if raw else []
+    if name in DERIVED:
+        return [v[:VALUE_CAP] for v in DERIVED[name](fields, raw)]
     value = fields.get(name)
     if value is None:
         return []
@@ -89,17 +157,27 @@ def _conditions_hold(rule: Rule, fields: dict[str, Any], raw: bytes) -> bool:
     return True
 
 
-def match_fields(rule: Rule, fields: dict[str, Any], raw: bytes = b"") -> tuple[
+def match_fields(rule: Rule, fields: dict[str, Any], raw: bytes = b"",
+                 literal: str | None = None, folded: dict[str, str] | None = None) -> tuple[
         str, str, dict[str, str]] | None:
     """(field, value, says) of the first value `rule` matches in `fields`, or None.
 
     A hit whose every said value is empty after normalisation (an empty
-    capture group) is no hit: it would say nothing.
+    capture group) is no hit: it would say nothing. `literal` is the rule's
+    required literal (``rules.required_literal``); `folded` caches folded values.
     """
     if not _conditions_hold(rule, fields, raw):
         return None
     for name in rule.fields:
         for value in field_values(fields, name, raw):
+            if literal is not None:
+                low = folded.get(value) if folded is not None else None
+                if low is None:
+                    low = fold(value)
+                    if folded is not None:
+                        folded[value] = low
+                if literal not in low:
+                    continue
             found = rule.regex.search(value)
             if found is None:
                 continue
@@ -116,17 +194,18 @@ def match_fields(rule: Rule, fields: dict[str, Any], raw: bytes = b"") -> tuple[
 def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
     """Every rule hit on `obs` (one hit per rule at most)."""
     fields = obs.fields if isinstance(obs.fields, dict) else {}
-    names = list(fields)
+    names = [*fields, *ruleset.derived.get(obs.probe, ())]
     if obs.raw:
         names.append(RAW_FIELD)
     hits: list[Hit] = []
     tried: set[str] = set()
+    folded: dict[str, str] = {}
     for name in names:
-        for rule in ruleset.index.get((obs.probe, name), ()):
+        for rule, literal in ruleset.index.get((obs.probe, name), ()):
             if rule.id in tried:
                 continue
             tried.add(rule.id)
-            found = match_fields(rule, fields, obs.raw)
+            found = match_fields(rule, fields, obs.raw, literal, folded)
             if found is not None:
                 hits.append(Hit(rule, obs, found[0], found[1], found[2]))
     return hits

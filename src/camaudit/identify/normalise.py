@@ -2,7 +2,8 @@
 
 Models keep the vendor's spelling (only whitespace is tidied), firmware keeps
 the vendor's version text ("V5.7.14 build 231028"), MACs become lower-case
-colon form, makers take their docs/CONTRACTS.md spelling, brands the spelling
+colon form, makers take their knowledge/data/makers.yaml spelling (a vendor camaudit
+does not know keeps the spelling of recog's vendor list), brands the spelling
 of the OEM table, and vendor class words ("IPCamera", "NVR") become camaudit
 classes. Placeholders a device sends when it does not know ("Unknown", "N/A",
 a serial of zeros) are not values: they normalise to "".
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from camaudit.identify import recog
 from camaudit.identify.oem import brand_links
 from camaudit.knowledge import makers as knowledge_makers
 from camaudit.model import DEVICE_TYPES
@@ -77,8 +79,8 @@ def normalise(key: str, value: str) -> str:
         return mac(text)
     if key == "device_type":
         return device_type(text)
-    if key == "manufacturer":
-        return knowledge_makers.canonical(text) or ""
+    if key == "manufacturer":  # a maker we know, else a vendor of recog's vocabulary
+        return knowledge_makers.canonical(text) or recog.vendor_name(text) or ""
     if key == "brand":
         return brand(text)
     if key == "serial" and set(text) <= {"0"}:

@@ -14,6 +14,7 @@ is raised as :class:`camaudit.errors.ConfigError` with ``file:line: what``
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -77,18 +78,88 @@ class Rule:
         return max(self.weights.values())
 
 
+# The standard library's regex parser, for the literal prefilter (it has no public API).
+sre_parser: Any = importlib.import_module("re._parser")
+sre: Any = importlib.import_module("re._constants")
+
+#: Shortest literal worth a prefilter (shorter ones would rarely rule a value out).
+MIN_LITERAL = 3
+#: Characters Python's case-insensitive matching equates with ASCII letters that casefold()
+#: does not turn into them (re._casefix: dotless i), so that the prefilter never drops a match.
+_FOLD_EXTRA = str.maketrans({"\u0131": "i"})
+
+
+def fold(text: str) -> str:
+    """The form values and literals are compared in by the prefilter."""
+    return text.translate(_FOLD_EXTRA).casefold()
+
+
+def _literal_runs(items: Any) -> list[str]:
+    """Literal strings every match of a parsed regex (sequence) must contain."""
+    runs: list[str] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            runs.append("".join(current))
+            current.clear()
+
+    for op, arg in items:
+        if op is sre.LITERAL:
+            current.append(chr(arg))
+        elif op is sre.AT:
+            continue  # an anchor consumes nothing
+        elif op is sre.SUBPATTERN:
+            flush()
+            runs.extend(_literal_runs(arg[-1]))
+        elif op is sre.ATOMIC_GROUP:
+            flush()
+            runs.extend(_literal_runs(arg))
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and arg[0] >= 1:
+            flush()
+            runs.extend(_literal_runs(arg[2]))
+        else:
+            flush()
+    flush()
+    return runs
+
+
+def required_literal(regex: re.Pattern[str]) -> str | None:
+    """The longest literal (folded) that any match must contain, for a cheap `in` prefilter.
+
+    None when the pattern has none of at least MIN_LITERAL characters (or cannot be
+    analysed): such a rule is always tried.
+    """
+    try:
+        parsed = sre_parser.parse(regex.pattern, regex.flags)
+    except (re.error, RecursionError):  # pragma: no cover - it compiled already
+        return None
+    runs = _literal_runs(parsed.data if hasattr(parsed, "data") else parsed)
+    best = max(runs, key=len, default="")
+    return fold(best) if len(best) >= MIN_LITERAL else None
+
+
 @dataclass
 class RuleSet:
-    """All rules, indexed by (probe, field) so matching touches only candidates."""
+    """All rules, indexed by (probe, field) so matching touches only candidates.
+
+    Each indexed rule carries its required literal (:func:`required_literal`): a value
+    that does not contain it cannot match, and is not run through the regex. Fields
+    whose name starts with ``~`` are derived from an observation (``match.DERIVED``).
+    """
 
     rules: list[Rule] = field(default_factory=list)
-    index: dict[tuple[str, str], list[Rule]] = field(default_factory=dict)
+    index: dict[tuple[str, str], list[tuple[Rule, str | None]]] = field(default_factory=dict)
+    derived: dict[str, list[str]] = field(default_factory=dict)  # probe -> derived fields
 
     def add(self, rule: Rule) -> None:
         self.rules.append(rule)
+        literal = required_literal(rule.regex)
         for probe in rule.probes:
             for name in rule.fields:
-                self.index.setdefault((probe, name), []).append(rule)
+                self.index.setdefault((probe, name), []).append((rule, literal))
+                if name.startswith("~") and name not in self.derived.setdefault(probe, []):
+                    self.derived[probe].append(name)
 
     def by_id(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -284,6 +355,12 @@ def _rule_files(directory: Path | None) -> dict[str, str]:
 
 
 @lru_cache(maxsize=4)
-def load_rules(directory: Path | None = None) -> RuleSet:
-    """The built-in rules (or those of `directory`), parsed and compiled once."""
-    return build_ruleset(_rule_files(directory))
+def load_rules(directory: Path | None = None, *, recog: bool = True) -> RuleSet:
+    """The built-in rules (or those of `directory`) and recog's, parsed and compiled once."""
+    ruleset = build_ruleset(_rule_files(directory))
+    if recog:
+        from camaudit.identify.recog_rules import recog_rules
+
+        for rule in recog_rules():
+            ruleset.add(rule)
+    return ruleset

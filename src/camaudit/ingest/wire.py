@@ -192,7 +192,7 @@ def http_records(flow: Flow, ts: float) -> list[Observation]:
 
 def rtsp_records(flow: Flow, ts: float) -> list[Observation]:
     data = bytes(flow.to_client.data)
-    methods = [m for m, _, _, _ in split_requests(bytes(flow.to_server.data))]
+    requests = [(m, t) for m, t, _, _ in split_requests(bytes(flow.to_server.data))]
     out: list[Observation] = []
     pos = 0
     for i in range(MAX_EXCHANGES):
@@ -204,8 +204,9 @@ def rtsp_records(flow: Flow, ts: float) -> list[Observation]:
             fields = rtsp.parse_response(chunk)
         except ParseError:
             break
-        if i < len(methods):
-            fields["method"] = methods[i][:32]
+        if i < len(requests):
+            fields["method"] = requests[i][0][:32]
+            fields["path"] = rtsp.request_path(requests[i][1])
         out.append(_obs(flow.server, flow.server_port, "rtsp", fields, chunk, ts))
         if end is None or end == 0:
             break

@@ -31,6 +31,8 @@ absolute ``rtsp://`` URL), so requests are built here.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from camaudit.errors import ParseError
 from camaudit.model import FieldValue, Observation
 from camaudit.netio import Connection, Net, NetError, open_tcp
@@ -79,6 +81,14 @@ def parse_response(data: bytes) -> dict[str, FieldValue]:
     return fields
 
 
+def request_path(target: str) -> str:
+    """The path and query of a request's ``rtsp://host:port/path?query`` URL (RFC 2326 §3.2):
+    what a client asked a camera for (``/Streaming/Channels/101``, ``/cam/realmonitor?...``)."""
+    parts = urlsplit(target)
+    path = (parts.path or "/") if parts.scheme else target
+    return (path + (f"?{parts.query}" if parts.query else ""))[:MAX_SDP_VALUE]
+
+
 def parse_sdp_session(body: bytes) -> dict[str, FieldValue]:
     """The session-level origin, name, information and tool of an SDP body (RFC 4566 §5).
 
@@ -124,7 +134,7 @@ async def run(net: Net, address: str, port: int) -> list[Observation]:
             except (NetError, ParseError):
                 break
             fields["method"] = method
-            fields["path"] = "/"
+            fields["path"] = "/"  # what build_request asks for
             out.append(Observation(address=address, port=port, probe="rtsp", fields=fields,
                                    raw=reply))
     return out
