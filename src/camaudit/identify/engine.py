@@ -18,20 +18,51 @@ from camaudit.identify.fusion import (
     conflicts,
     fuse,
 )
-from camaudit.identify.match import Hit, match_observation
+from camaudit.identify.match import Hit, match_fields, match_observation
 from camaudit.identify.rules import SAYABLE, load_rules
 from camaudit.model import Device, DeviceType, Evidence, Observation
 
 OEM_SOURCE = "shared/kb/oem.yaml brand -> maker links (via identify/oem_brands.yaml)"
 
 
+#: Device fields whose decided value other rules read wherever it was found: a model
+#: number tells its maker's grammar (rules listing the pseudo-probe ``model``), a MAC its
+#: OUI (pseudo-probe ``mac``), whether the device said it in ISAPI, a WS-Discovery scope or
+#: a realm.
+CHAINED = ("model", "mac")
+
+
+def _chained_hits(results: dict[str, FieldResult]) -> list[Hit]:
+    """Hits of the model-grammar and OUI rules on the decided model and MAC.
+
+    The evidence is the observation that gave the value (its strongest hit), so an
+    auditor follows the chain from the maker back to the bytes.
+    """
+    ruleset = load_rules()
+    out: list[Hit] = []
+    for key in CHAINED:
+        winner = results[key].winner
+        source = max((s for s in winner.support.values() if s.hit is not None),
+                     key=lambda s: s.weight, default=None) if winner else None
+        if winner is None or source is None or source.hit is None:
+            continue
+        fields = {key: winner.value}
+        for rule, literal in ruleset.index.get((key, key), ()):
+            found = match_fields(rule, fields, b"", literal)
+            if found is not None:
+                out.append(Hit(rule, source.hit.observation, key, found[1], found[2]))
+    return out
+
+
 def rule_hits(observations: Sequence[Observation]) -> list[Hit]:
-    """Every rule hit on these observations, in observation order."""
+    """Every rule hit on these observations, in observation order, and the chained ones."""
     ruleset = load_rules()
     hits: list[Hit] = []
     for obs in observations:
         hits.extend(match_observation(ruleset, obs))
-    return hits
+    chained = _chained_hits(fuse(hits))
+    seen = {(h.rule.id, id(h.observation)) for h in hits}
+    return hits + [h for h in chained if (h.rule.id, id(h.observation)) not in seen]
 
 
 def _evidence(results: dict[str, FieldResult]) -> list[Evidence]:
