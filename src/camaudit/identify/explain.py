@@ -37,9 +37,12 @@ def _support_line(sign: str, cand: Candidate, support: Support) -> str:
         return f"    {sign} {support.rule}"
     obs = hit.observation
     where = f"{obs.probe}:{obs.port}" if obs.port else obs.probe
-    return (f"    {sign} {support.rule:<34} w={support.weight:.2f}  {where} "
+    line = (f"    {sign} {support.rule:<34} w={support.weight:.2f}  {where} "
             f"{hit.field}={_snippet(hit.value)!r}  sha256:{obs.sha256[:16]}…"
             + ("" if sign == "+" else f"  (says {cand.value})"))
+    if hit.rule.id.startswith("recog:"):  # a vendored fingerprint: say which and whose
+        line += f"\n        {hit.rule.source}"
+    return line
 
 
 def explain(device: Device, observations: list[Observation]) -> list[str]:

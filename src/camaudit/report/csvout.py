@@ -6,6 +6,9 @@ Excel needs to read UTF-8. Device strings are untrusted, and a cell starting
 with ``=``, ``+``, ``-``, ``@`` or a tab is a formula to a spreadsheet ("CSV
 injection", OWASP), so such cells get a leading apostrophe; a cell that
 already starts with one gets another, which keeps :func:`read_csv` exact.
+
+``device_type`` takes the camaudit/1 values; ``surveillance`` is video-surveillance
+equipment whose role (camera, recorder, encoder) the evidence does not settle.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ firmware SHOULD include a component for the physical hardware itself and
 another component of type 'firmware'"). Vulnerability findings become
 ``vulnerabilities`` with the CVE id, an NVD source and, for CISA KEV entries, a
 KEV reference. Restriction and analytics findings have no CycloneDX field and
-travel as ``camaudit:finding`` properties. Spec:
+travel as ``camaudit:finding`` properties; the class is ``camaudit:device_type``
+(``surveillance``: surveillance equipment whose role the evidence does not settle). Spec:
 https://cyclonedx.org/docs/1.6/json/
 """
 
