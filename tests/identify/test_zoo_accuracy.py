@@ -48,6 +48,9 @@ NOT_ON_THE_WIRE: dict[str, tuple[tuple[str, ...], str]] = {
     "aiphone-ze-pro": (("device_type", "brand", "manufacturer"),
                        "its RTSP Server 'Linux/2.6.32.17-davinci1 Ze-PRO' and realm 'Secret' "
                        "name no maker; 'aiphone' is only in the owner's stream path"),
+    "tplink-vigi-c540": (("device_type", "brand", "manufacturer"),
+                         "only its OPTIONS reply is published (Date, Public: a LIVE555-like "
+                         "list with no Server); its DESCRIBE challenge is cut off in the log"),
     "panasonic-camera": (("device_type",),  # the realm names the maker, not the role
                          "realm 'Panasonic network device' does not say camera, encoder or "
                          "recorder; 'surveillance' is the honest class"),
