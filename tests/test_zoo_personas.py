@@ -250,3 +250,17 @@ def test_dvrip_probe_reads_the_realm_challenge_of_a_dahua_device(zoo: ZooProcess
     (fields,) = run_async(probe())
     assert fields["recognised"] is True
     assert str(fields["realm"]).startswith("Login to ")
+
+
+def test_unpublished_rtsp_reply_closes_the_connection_instead(zoo: ZooProcess) -> None:
+    """2N's OPTIONS reply is published, its DESCRIBE reply is not: the persona answers the
+    first and then closes rather than invent the second."""
+    dev = device_of(zoo, "2n-helios-ip-force")
+    with socket.create_connection((dev["address"], 554), timeout=3) as s:
+        s.sendall(b"OPTIONS rtsp://x/ RTSP/1.0\r\nCSeq: 1\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first:
+            first += s.recv(4096)
+        assert first.startswith(b"RTSP/1.0 200 OK\r\nServer: HIP2.21.2.30.5\r\n")
+        s.sendall(b"DESCRIBE rtsp://x/ RTSP/1.0\r\nCSeq: 2\r\n\r\n")
+        assert s.recv(4096) == b""
