@@ -83,17 +83,24 @@ def test_tcp_services_answer_as_their_data_says(zoo: ZooProcess, persona_id: str
                     probe = exchange(dev["address"], port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
                                      tls=proto == "https")
                     assert header.encode() in probe or name == "Date", (persona_id, header)
-            if not routes:  # a 404 as the device sends it
+            if not routes:  # a 404 as the device sends it, or silence where none is published
                 reply = exchange(dev["address"], port, b"GET /zoo-missing HTTP/1.1\r\n\r\n",
                                  tls=proto == "https")
-                assert reply.startswith(b"HTTP/1.")
+                if (svc.get("not_found") or {}).get("close"):
+                    assert reply == b"", (persona_id, reply)
+                else:
+                    assert reply.startswith(b"HTTP/1.")
         elif proto == "rtsp":
             reply = exchange(dev["address"], port,
                              b"OPTIONS rtsp://x/ RTSP/1.0\r\nCSeq: 7\r\n\r\n", until=b"\r\n\r\n")
             table = svc["responses"]
-            want = (table.get("OPTIONS") or table["*"])["status_line"]
-            assert reply.split(b"\r\n", 1)[0].decode() == want
-            assert b"CSeq: 7\r\n" in reply
+            item = table.get("OPTIONS") or table["*"]
+            if item.get("close"):  # reply not published: the persona says nothing
+                assert reply == b"", (persona_id, reply)
+                continue
+            assert reply.split(b"\r\n", 1)[0].decode() == item["status_line"]
+            # Header names are case-insensitive (RFC 2326 12); Hipcam and go2rtc send "Cseq".
+            assert b"cseq: 7\r\n" in reply.lower(), (persona_id, reply)
         elif proto == "raw":
             banner = bytes.fromhex(svc["banner_hex"].replace(" ", "")) if "banner_hex" in svc \
                 else str(svc.get("banner", "")).encode()
@@ -243,3 +250,17 @@ def test_dvrip_probe_reads_the_realm_challenge_of_a_dahua_device(zoo: ZooProcess
     (fields,) = run_async(probe())
     assert fields["recognised"] is True
     assert str(fields["realm"]).startswith("Login to ")
+
+
+def test_unpublished_rtsp_reply_closes_the_connection_instead(zoo: ZooProcess) -> None:
+    """2N's OPTIONS reply is published, its DESCRIBE reply is not: the persona answers the
+    first and then closes rather than invent the second."""
+    dev = device_of(zoo, "2n-helios-ip-force")
+    with socket.create_connection((dev["address"], 554), timeout=3) as s:
+        s.sendall(b"OPTIONS rtsp://x/ RTSP/1.0\r\nCSeq: 1\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first:
+            first += s.recv(4096)
+        assert first.startswith(b"RTSP/1.0 200 OK\r\nServer: HIP2.21.2.30.5\r\n")
+        s.sendall(b"DESCRIBE rtsp://x/ RTSP/1.0\r\nCSeq: 2\r\n\r\n")
+        assert s.recv(4096) == b""

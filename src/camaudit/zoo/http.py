@@ -17,7 +17,9 @@ path may hold ``{{name}}`` device values (a session token, say). A route with
 ``json_login: {user: "0.param.User.userName", password: "0.param.User.password"}``
 reads those dotted paths (list indices are numbers) from the JSON request body
 and serves the route only to the zoo login; anything else gets its ``denied``
-item - a login carried in the body, as Reolink's API does.
+item - a login carried in the body, as Reolink's API does. A route or
+``not_found`` item ``{close: true}`` stands for a reply nobody has published: the
+persona closes the connection rather than answer with something invented.
 """
 
 from __future__ import annotations
@@ -52,7 +54,12 @@ def body_of(item: Mapping[str, Any]) -> bytes:
 
 def build_response(item: Mapping[str, Any], service: Mapping[str, Any], device: Device,
                    body: bytes | None = None, head_only: bool = False) -> bytes:
-    """Status line, the service's ordered headers, the route's headers, then the body."""
+    """Status line, the service's ordered headers, the route's headers, then the body.
+
+    Empty for a ``close: true`` item (a reply that is not published).
+    """
+    if item.get("close"):
+        return b""
     values = device.values()
     payload = fill(body_of(item) if body is None else body, values)
     length = str(len(payload)).encode()
@@ -162,8 +169,11 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dev
             await writer.drain()
             return
         body = await read_body(reader, head, limits)
-        writer.write(respond(service, device, head.method, head.target,
-                             head.header("Authorization"), body))
+        reply = respond(service, device, head.method, head.target,
+                        head.header("Authorization"), body)
+        if not reply:  # the persona's reply here is not published: close instead
+            return
+        writer.write(reply)
         await writer.drain()
         conn = (head.header("Connection") or "").lower()
         if not keep or conn == "close" or head.version == "HTTP/1.0":

@@ -17,7 +17,9 @@ so firmware variants restate only what differs. The schema:
 
 Every response (HTTP route, RTSP method, raw reply, UDP reply) names an
 ``origin`` key; :func:`load_all` refuses a persona whose origin is missing, so
-no response is served without a recorded source. Templates use ``{{name}}``
+no response is served without a recorded source. A reply nobody has published
+is not invented: an HTTP route/``not_found`` or RTSP method item ``{close: true,
+origin: unpublished}`` closes the connection instead. Templates use ``{{name}}``
 placeholders filled per device and per response (see :mod:`camaudit.zoo.render`).
 """
 

@@ -6,7 +6,9 @@ Service config (``proto: rtsp``):
 
 Header lines are templated; ``{{cseq}}`` is the request's CSeq, ``{{nonce}}``
 a fresh nonce. A persona whose real server omits CSeq (nmap shows Hikvision
-DVRs doing so) simply leaves it out of its headers.
+DVRs doing so) simply leaves it out of its headers. An item ``{close: true}``
+stands for a reply nobody has published: the persona closes the connection
+rather than answer with something invented.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ def respond(service: Mapping[str, Any], device: Device, method: str, cseq: str) 
     """The response bytes for one RTSP request (sans-IO)."""
     table = service.get("responses") or {}
     item = table.get(method) or table.get("*") or _DEFAULT
+    if item.get("close"):
+        return b""
     body = as_bytes(item)
     lines = [str(item.get("status_line", "RTSP/1.0 200 OK")), *map(str, item.get("headers", ()))]
     if body:
@@ -49,7 +53,10 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dev
             await writer.drain()
             return
         await read_body(reader, head, limits)
-        writer.write(respond(service, device, head.method, head.header("CSeq") or "0"))
+        reply = respond(service, device, head.method, head.header("CSeq") or "0")
+        if not reply:  # the persona's reply to this method is not published
+            return
+        writer.write(reply)
         await writer.drain()
         if service.get("close_after_reply"):
             return
