@@ -60,9 +60,9 @@ NOT_ON_THE_WIRE: dict[str, tuple[tuple[str, ...], str]] = {
 #: may stay null today (device_type may be 'surveillance' for video gear, never for a decoy);
 #: once a field comes out right the entry is stale and the test fails until it is removed.
 AWAITING_RULES: dict[str, tuple[tuple[str, ...], str]] = {
-    "tapo-c110": (("device_type", "brand", "manufacturer"),
+    "tapo-c110": (("brand",),
                   "RTSP realm 'TP-Link IP-Camera' (Basic and Digest) names maker and class"),
-    "tplink-ipc": (("device_type", "brand", "manufacturer"),
+    "tplink-ipc": (("brand",),
                    "RTSP realm 'TP-LINK IP-Camera'; Public lists TP-Link's MULTITRANS"),
     "foscam-c1": (("device_type", "brand", "manufacturer"),
                   "RTSP realm 'Foscam IPCam Living Video'"),
@@ -71,9 +71,6 @@ AWAITING_RULES: dict[str, tuple[tuple[str, ...], str]] = {
                          "maker i-PRO via makers.yaml brand_names)"),
     "2n-helios-ip-force": (("device_type", "brand", "manufacturer"),
                            "RTSP Server 'HIP2.21.2.30.5' (2N Helios IP firmware; version too)"),
-    "hipcam-ipc": (("device_type",),
-                   "RTSP Server 'HiIpcam/V100R003 VodServer/1.0.0', realm 'HipcamRealServer': "
-                   "a HiSilicon IP-camera stack (maker unknown: brand/maker stay null)"),
     "flir-cm6204": (("device_type", "brand", "manufacturer"),
                     "WS-Discovery scopes manufacturer/FLIR%20Systems, hardware/CM-6204-11-I, "
                     "type/video_encoder, flir:// and dvtel:// vendor scopes"),

@@ -16,7 +16,8 @@ def test_defaults_say_they_are_placeholders() -> None:
     table = load_cost_table()
     assert table.origin == "built-in defaults" and table.currency == "USD"
     assert "placeholder" in table.basis.lower() and "not vendor prices" in table.basis
-    assert set(table.classes) == {"camera", "recorder", "encoder", "vms", "other", "unknown"}
+    assert set(table.classes) == {"camera", "recorder", "encoder", "vms", "surveillance", "other",
+                                  "unknown"}
 
 
 def test_plan_orders_by_severity_and_totals(doc: dict[str, Any]) -> None:

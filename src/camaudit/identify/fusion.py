@@ -77,16 +77,20 @@ class Support:
     note: str = ""
 
 
-def evidence_key(support: Support) -> tuple[int, str]:
+def evidence_key(support: Support) -> tuple[int, str, str]:
     """What a vote rests on: one string of one reply counts once, whichever rules read it.
 
     Our rules and recog's may both read a Server header or a realm (recog through
-    the derived ``~www_authenticate``): they are one piece of evidence, not two.
+    the derived ``~www_authenticate``): they are one piece of evidence, not two. The
+    items of a list field (WS-Discovery scopes, headers) are separate statements.
     """
     hit = support.hit
     if hit is None or support.rule in (OEM_HINT_RULE, MAKER_BRAND_RULE):
-        return (0, support.rule)
-    return (id(hit.observation), _EVIDENCE_OF.get(hit.field, hit.field))
+        return (0, support.rule, "")
+    obs = hit.observation
+    base = _EVIDENCE_OF.get(hit.field, hit.field)
+    item = hit.value if isinstance(obs.fields.get(base), list) else ""
+    return (id(obs), base, item)
 
 
 @dataclass
@@ -98,7 +102,7 @@ class Candidate:
     @property
     def score(self) -> float:
         """Noisy-OR over distinct pieces of evidence (:func:`evidence_key`)."""
-        best: dict[tuple[int, str], float] = {}
+        best: dict[tuple[int, str, str], float] = {}
         for s in self.support.values():
             key = evidence_key(s)
             best[key] = max(best.get(key, 0.0), s.weight)

@@ -66,7 +66,7 @@ class RecogMap:
     no_class: frozenset[str]
     role_weight: float
     role_words: dict[str, re.Pattern[str]]
-    corrections: dict[tuple[str, str], dict[str, str]]
+    corrections: dict[tuple[str, str], dict[str, Any]]
 
 
 def source_line(directory: Path) -> str:
@@ -163,7 +163,7 @@ def to_rule(fp: recog.Fingerprint, where: DatabaseMap, rmap: RecogMap, source: s
     elif kind is not None:
         says["device_type"] = kind
         weights["device_type"] = weight
-    vendor = _vendor(fp, device)
+    vendor = None if correction.get("vendor", True) is None else _vendor(fp, device)
     if vendor is not None:
         says[vendor[0]] = vendor[1]
     own_os = fp.param("hw.vendor") is None or _template(fp, "os.vendor") == _template(
@@ -183,9 +183,8 @@ def to_rule(fp: recog.Fingerprint, where: DatabaseMap, rmap: RecogMap, source: s
         id=fp.id, probes=where.probes, fields=(where.field,), regex=fp.regex, says=says,
         weights=weights, source=f"{source} xml/{fp.database}.xml:{fp.line} ({fp.description})",
         checked=rmap.checked, file=f"recog/{fp.database}.xml", line=fp.line,
-        note=fp.description + (
-            f"; camaudit reads it as {correction['device_type']}: {correction['why']}"
-            if correction else ""),
+        note=fp.description + (f"; camaudit corrects it: {correction['why']}"
+                               if correction else ""),
         surveillance=surveillance)
 
 
