@@ -42,7 +42,7 @@ def test_rule_examples(rule: Rule) -> None:
 def test_every_rule_is_sourced_and_dated() -> None:
     assert len(RULES) > 60
     for rule in RULES:
-        assert rule.checked <= dt.date(2026, 11, 25)
+        assert rule.checked <= dt.date(2026, 12, 1)
         assert len(rule.source) >= 10
         assert 0 < rule.weight <= 1
 
