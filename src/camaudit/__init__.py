@@ -7,7 +7,8 @@ Data flows one way; each stage has one home:
     sweep.py     fast TCP connect discovery of open ports
     probes/      one module per protocol: sans-IO parser + small transport -> Observation
     ingest/      passive sources (nmap XML, pcap, ARP/DHCP, inventories) -> Observation
-    identify/    fingerprint rules (YAML, sourced) + fusion -> Device with evidence
+    identify/    fingerprint rules (our YAML, sourced; rapid7/recog's XML) + fusion -> Device
+    vendor/      third-party data kept unchanged with its licence (rapid7/recog; see NOTICE)
     knowledge/   makers, OEM links, restriction regimes, KEV/CVE ranges, analytics reports
     assess/      policies -> Finding (each with its public source)
     store/       scans, hosts, observations, devices, findings (SQLite or any SQLAlchemy URL)
