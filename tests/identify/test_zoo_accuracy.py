@@ -77,10 +77,6 @@ AWAITING_RULES: dict[str, tuple[tuple[str, ...], str]] = {
     "dlink-dcs8000lh": (("device_type", "brand", "manufacturer"),
                         "Basic realm 'DCS-8000LH_00' on /video/mpegts.cgi: no probe asks that "
                         "path yet (GET / closes), so it needs a probe path and a rule"),
-    "mediamtx-server": (("device_type",), "RTSP Server 'gortsplib' (a relay: 'other')"),
-    "minisatip-server": (("device_type",),
-                         "RTSP Server 'minisatip/1.0.2-0f8418f' (SAT>IP TV server: 'other')"),
-    "go2rtc-server": (("device_type",), "RTSP SDP s=go2rtc/1.2.0 (a relay: 'other')"),
 }
 
 def _scored(devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
