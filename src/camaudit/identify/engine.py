@@ -18,7 +18,7 @@ from camaudit.identify.fusion import (
     conflicts,
     fuse,
 )
-from camaudit.identify.match import Hit, match_fields, match_observation
+from camaudit.identify.match import Hit, match_observation
 from camaudit.identify.rules import SAYABLE, load_rules
 from camaudit.model import Device, DeviceType, Evidence, Observation
 
@@ -46,11 +46,9 @@ def _chained_hits(results: dict[str, FieldResult]) -> list[Hit]:
                      key=lambda s: s.weight, default=None) if winner else None
         if winner is None or source is None or source.hit is None:
             continue
-        fields = {key: winner.value}
-        for rule, literal in ruleset.index.get((key, key), ()):
-            found = match_fields(rule, fields, b"", literal)
-            if found is not None:
-                out.append(Hit(rule, source.hit.observation, key, found[1], found[2]))
+        chained = Observation(source.hit.observation.address, None, key, {key: winner.value})
+        for hit in match_observation(ruleset, chained):
+            out.append(Hit(hit.rule, source.hit.observation, key, hit.value, hit.says))
     return out
 
 

@@ -192,20 +192,35 @@ def match_fields(rule: Rule, fields: dict[str, Any], raw: bytes = b"",
 
 
 def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
-    """Every rule hit on `obs` (one hit per rule at most)."""
+    """Every rule hit on `obs` (one hit per rule at most).
+
+    A field's values are read and folded once; a one-field rule whose required
+    literal is in none of them is passed over without a call (most of recog's
+    thousands of rules, on most values).
+    """
     fields = obs.fields if isinstance(obs.fields, dict) else {}
     names = [*fields, *ruleset.derived.get(obs.probe, ())]
     if obs.raw:
         names.append(RAW_FIELD)
     hits: list[Hit] = []
-    tried: set[str] = set()
+    tried: set[str] = set()  # rules of several fields are indexed under each of them
     folded: dict[str, str] = {}
     for name in names:
-        for rule, literal in ruleset.index.get((obs.probe, name), ()):
-            if rule.id in tried:
-                continue
-            tried.add(rule.id)
-            found = match_fields(rule, fields, obs.raw, literal, folded)
+        bucket = ruleset.index.get((obs.probe, name))
+        if bucket is None:
+            continue
+        candidates = list(bucket.plain)
+        if bucket.literal:
+            hay = "\0".join(fold(v) for v in field_values(fields, name, obs.raw))
+            candidates += [rule for literal, rule in bucket.literal if literal in hay]
+        for rule in candidates:
+            found = match_fields(rule, fields, obs.raw)
             if found is not None:
                 hits.append(Hit(rule, obs, found[0], found[1], found[2]))
+        for rule, literal in bucket.several:
+            if rule.id not in tried:
+                tried.add(rule.id)
+                found = match_fields(rule, fields, obs.raw, literal, folded)
+                if found is not None:
+                    hits.append(Hit(rule, obs, found[0], found[1], found[2]))
     return hits

@@ -140,6 +140,15 @@ def required_literal(regex: re.Pattern[str]) -> str | None:
 
 
 @dataclass
+class Bucket:
+    """The rules indexed under one (probe, field), sorted for the matcher's fast path."""
+
+    literal: list[tuple[str, Rule]] = field(default_factory=list)  # one field, a literal
+    plain: list[Rule] = field(default_factory=list)  # one field, no literal: always tried
+    several: list[tuple[Rule, str | None]] = field(default_factory=list)  # several fields
+
+
+@dataclass
 class RuleSet:
     """All rules, indexed by (probe, field) so matching touches only candidates.
 
@@ -149,7 +158,7 @@ class RuleSet:
     """
 
     rules: list[Rule] = field(default_factory=list)
-    index: dict[tuple[str, str], list[tuple[Rule, str | None]]] = field(default_factory=dict)
+    index: dict[tuple[str, str], Bucket] = field(default_factory=dict)
     derived: dict[str, list[str]] = field(default_factory=dict)  # probe -> derived fields
 
     def add(self, rule: Rule) -> None:
@@ -157,7 +166,13 @@ class RuleSet:
         literal = required_literal(rule.regex)
         for probe in rule.probes:
             for name in rule.fields:
-                self.index.setdefault((probe, name), []).append((rule, literal))
+                bucket = self.index.setdefault((probe, name), Bucket())
+                if len(rule.fields) > 1:
+                    bucket.several.append((rule, literal))
+                elif literal is not None:
+                    bucket.literal.append((literal, rule))
+                else:
+                    bucket.plain.append(rule)
                 if name.startswith("~") and name not in self.derived.setdefault(probe, []):
                     self.derived[probe].append(name)
 
