@@ -1,4 +1,4 @@
-"""`camaudit update --recog DIR` on real checkouts built from the vendored copy (git when present)."""
+"""`camaudit update --recog DIR` on real checkouts built from the vendored copy."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_not_a_checkout_is_one_clear_error(tmp_path: Path, isolated_knowledge: P
         update_recog(tmp_path)
     broken = _checkout(tmp_path)
     (broken / "xml" / "ftp_banners.xml").write_text("<fingerprints><oops", "utf-8")
-    with pytest.raises(UsageError, match="ftp_banners.xml:1: not valid XML"):
+    with pytest.raises(UsageError, match=r"ftp_banners\.xml:1: not valid XML"):
         update_recog(broken)
 
 
