@@ -84,14 +84,13 @@ def _greeting(service: str, strip: str = "",
     cut = re.compile(strip, re.M) if strip else None
 
     def values(fields: dict[str, Any], raw: bytes) -> list[str]:
-        if fields.get("service") != service:
+        banner = fields.get("banner")
+        if fields.get("service") != service or not isinstance(banner, str):
             return []
-        if raw and not raw.startswith(b"<"):  # nmap's XML output keeps no bytes
-            text = strip_telnet(raw[:RAW_TEXT_CAP])[0].decode("utf-8", "replace")
-        elif isinstance(fields.get("banner"), str):
-            text = fields["banner"]
-        else:
-            return []
+        text = banner
+        sent = strip_telnet(raw[:RAW_TEXT_CAP])[0].decode("utf-8", "replace") if raw else ""
+        if sent.lstrip()[:8] == banner[:8]:  # the raw bytes are the greeting (not nmap's XML)
+            text = sent
         if cut is not None:
             kept = text.replace("\r\n", "\n").rstrip("\r\n").split("\n")
             text = cut.sub("", "\n".join(kept[:lines] if lines else kept))
