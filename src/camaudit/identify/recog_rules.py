@@ -127,7 +127,7 @@ def _vendor(fp: recog.Fingerprint, device: str | None) -> tuple[str, str] | None
         name = _template(fp, "os.vendor")
     if not name:
         return None
-    if "{" in name:  # a captured vendor: only our own makers' spellings are taken
+    if "{" in name:  # captured: normalised at match time (a name nobody lists is dropped)
         return ("manufacturer", name)
     brand = _brands().get(name.casefold())
     if brand is not None:
@@ -172,7 +172,7 @@ def to_rule(fp: recog.Fingerprint, where: DatabaseMap, rmap: RecogMap, source: s
                         ("mac", ("host.mac",)), ("firmware", ("os.version",))):
         if key == "firmware" and not (device and own_os):
             continue
-        value = next((t for t in map(lambda p: _captured(fp, p), params) if t), None)
+        value = next(filter(None, (_captured(fp, p) for p in params)), None)
         if value is not None:
             says[key] = value
     if not says:
