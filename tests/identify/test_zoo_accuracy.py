@@ -66,7 +66,7 @@ AWAITING_RULES: dict[str, tuple[tuple[str, ...], str]] = {
                    "RTSP realm 'TP-LINK IP-Camera'; Public lists TP-Link's MULTITRANS"),
     "foscam-c1": (("device_type", "brand", "manufacturer"),
                   "RTSP realm 'Foscam IPCam Living Video'"),
-    "panasonic-camera": (("brand", "manufacturer"),
+    "panasonic-camera": (("manufacturer",),
                          "RTSP realm 'Panasonic network device' (Panasonic's firmware stack, "
                          "maker i-PRO via makers.yaml brand_names)"),
     "2n-helios-ip-force": (("device_type", "brand", "manufacturer"),
