@@ -267,7 +267,8 @@ def _parse_range(spec: str, loose: bool) -> Interval:
         octets = str(start).split(".")
         end = ipaddress.ip_address(".".join([*octets[:3], right]))
     elif start.version == 6 and ":" not in right:
-        end = ipaddress.ip_address(int(start) - (int(start) & 0xFFFF) + int(right, 16))
+        # IPv6Address, not ip_address: a small number would read as IPv4 (``::1-5``)
+        end = ipaddress.IPv6Address(int(start) - (int(start) & 0xFFFF) + int(right, 16))
     else:
         end = ipaddress.ip_address(right)
     if end.version != start.version:
