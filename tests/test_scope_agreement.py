@@ -125,3 +125,18 @@ def test_scan_and_scope_agree_end_to_end(tmp_path: Path) -> None:
     found = {d["address"] for d in json.loads((tmp_path / "scan.json").read_text())["devices"]}
     assert found == touched
     assert "scope: 10 addresses in 5 networks" in scan.stderr
+
+
+def test_resume_rebuilds_a_loose_scope(tmp_path: Path) -> None:
+    """A scan started with --loose resumes over the same addresses (nothing is contacted here)."""
+    from camaudit.pipeline import ScanOptions, new_scan, resume_point
+    from camaudit.scope import Scope
+    from camaudit.store import Store
+
+    store = Store(str(tmp_path / "r.db"))
+    planned = Scope(["127.66.14.7/30", "127.66.14.20-17"], loose=True)
+    scan_id, _ = new_scan(store, planned.targets, [], ScanOptions(), scope=planned)
+    resumed, _, _, _ = resume_point(store, scan_id)
+    assert resumed.networks() == planned.networks() == ["127.66.14.4/30", "127.66.14.17/32",
+                                                        "127.66.14.18/31", "127.66.14.20/32"]
+    store.close()

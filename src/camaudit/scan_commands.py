@@ -114,10 +114,11 @@ def scope_command(
     json_out: Annotated[str | None, typer.Option(
         "--json", help="Write the summary as JSON here ('-' for stdout).")] = None,
 ) -> None:
-    """Show what a scan of these targets would touch, sending nothing.
+    """Show what a scan of these targets would touch, sending nothing to them.
 
     Lists the networks left after exclusions, the address count, the ports, the
-    special-purpose addresses left out and why, and what host names resolved to.
+    special-purpose addresses left out and why, and what host names resolved to
+    (resolving them is the only traffic, to the system's resolver).
     """
     summary = build_scope(targets or [], exclude, loose).summary(
         parse_ports(ports) if ports else DEFAULT_PORTS)
