@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from camaudit.cli import app
 
-COMMANDS = ["scan", "show", "explain", "scans", "demo", "policy", "update", "report",
+COMMANDS = ["scope", "scan", "show", "explain", "scans", "demo", "policy", "update", "report",
             "evidence", "verify", "keygen", "diff", "ingest", "zoo"]
 
 runner = CliRunner()

@@ -3,6 +3,7 @@
 Data flows one way; each stage has one home:
 
     scope.py     targets and exclusions; `Scope.allows` is the gate every connection asks
+    special_purpose.py  IANA special-purpose blocks (RFC 6890) a wider target leaves out
     netio.py     the only place sockets are opened: gate + shared budget + time/byte bounds
     sweep.py     fast TCP connect discovery of open ports
     probes/      one module per protocol: sans-IO parser + small transport -> Observation

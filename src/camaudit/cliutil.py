@@ -16,9 +16,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-#: Results (tables, paths) go to stdout; progress and messages to stderr.
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+#: Results (tables, paths) go to stdout; progress and messages to stderr. No emoji codes:
+#: an IPv6 address such as 2001:bee:1:: would otherwise print a bee.
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 T = TypeVar("T")
 

@@ -265,8 +265,10 @@ class ScanRunner:
 
 
 def new_scan(store: Store, targets: list[str], excludes: list[str],
-             options: ScanOptions) -> tuple[int, Scope]:
-    scope = Scope(targets, excludes)
+             options: ScanOptions, scope: Scope | None = None) -> tuple[int, Scope]:
+    """Record a new scan; `scope` is the one already built from `targets` (and shown), if any."""
+    if scope is None:
+        scope = Scope(targets, excludes)
     policies = load_policies(options.policies)  # fail on a bad policy before scanning
     del policies
     scan_id = store.create_scan(
@@ -280,7 +282,8 @@ def new_scan(store: Store, targets: list[str], excludes: list[str],
 
 def resume_point(store: Store, scan_id: int) -> tuple[Scope, ScanOptions, str | None, set[str]]:
     scan = store.scan(scan_id)
-    scope = Scope(scan["targets"], scan["excludes"], resolved=scan["resolved"])
+    # loose: the targets were checked when the scan was created (perhaps with --loose)
+    scope = Scope(scan["targets"], scan["excludes"], resolved=scan["resolved"], loose=True)
     options = ScanOptions(ports=list(scan["ports"]), policies=list(scan["policies"]),
                           site=scan["site"], **scan["options"])
     return scope, options, scan["cursor"], store.done_addresses(scan_id)

@@ -1,7 +1,14 @@
-"""Commands of the scanning core: scan, show, explain."""
+"""Commands of the scanning core: scope, scan, show, explain.
+
+``scope`` and ``scan`` build the scope the same way (:func:`build_scope`) and
+describe it with the same summary, so what ``scope`` prints is what ``scan``
+walks.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 import time
 from collections import Counter
@@ -30,7 +37,7 @@ from camaudit.errors import UsageError
 from camaudit.model import SURVEILLANCE_TYPES, Device, Finding
 from camaudit.pipeline import ScanOptions, Stats, execute, new_scan, resume_point
 from camaudit.probes.base import Credentials
-from camaudit.scope import LARGE_SCOPE, Scope
+from camaudit.scope import LARGE_SCOPE, Scope, ScopeSummary
 from camaudit.store import Store
 from camaudit.sweep import DEFAULT_PORTS, parse_ports
 
@@ -71,6 +78,8 @@ def progress_reporter(total: int) -> Iterator[object]:
 
 
 def register(app: typer.Typer) -> None:
+    app.command(epilog="Examples:\n\n  camaudit scope 10.20.0.0/16 --exclude 10.20.99.0/24\n\n"
+                "  camaudit scope @sites.txt --json scope.json", name="scope")(scope_command)
     app.command(epilog="Examples:\n\n  camaudit scan 192.0.2.0/24 --json out.json\n\n"
                 "  camaudit scan @sites.txt --exclude 192.0.2.1 --policy us-federal "
                 "--fail-on high\n\n  camaudit scan --resume last")(scan)
@@ -79,13 +88,118 @@ def register(app: typer.Typer) -> None:
     app.command(name="scans", epilog="Example:\n\n  camaudit scans --db audit.db")(list_scans)
 
 
+TargetsArg = Annotated[list[str] | None, typer.Argument(
+    help="Addresses, CIDR blocks, ranges (a.b.c.d-e), host names or @file.")]
+ExcludeOption = Annotated[list[str] | None, typer.Option(
+    "--exclude", "-x", help="Never touch these (same forms as targets).")]
+PortsOption = Annotated[str | None, typer.Option(
+    help="TCP ports to sweep, e.g. 80,443,8000-8010 (default: camera ports).")]
+LooseOption = Annotated[bool, typer.Option(
+    "--loose", help="Take a network written with host bits set (192.0.2.7/24) as its network "
+    "and a backwards range (192.0.2.9-3) as its reverse, instead of refusing them.")]
+
+
+def build_scope(targets: list[str], exclude: list[str] | None, loose: bool) -> Scope:
+    """The scope both `camaudit scope` and `camaudit scan` use (names resolved once, here)."""
+    if not targets:
+        raise UsageError("no targets: give addresses, networks, ranges, names or @file")
+    return Scope(targets, exclude or [], loose=loose)
+
+
+def scope_command(
+    targets: TargetsArg = None,
+    exclude: ExcludeOption = None,
+    ports: PortsOption = None,
+    loose: LooseOption = False,
+    json_out: Annotated[str | None, typer.Option(
+        "--json", help="Write the summary as JSON here ('-' for stdout).")] = None,
+) -> None:
+    """Show what a scan of these targets would touch, sending nothing to them.
+
+    Lists the networks left after exclusions, the address count, the ports, the
+    special-purpose addresses left out and why, and what host names resolved to
+    (resolving them is the only traffic, to the system's resolver).
+    """
+    summary = build_scope(targets or [], exclude, loose).summary(
+        parse_ports(ports) if ports else DEFAULT_PORTS)
+    if json_out == "-":
+        out.print(json.dumps(summary.as_dict(), indent=2), markup=False)
+        return
+    for line in scope_lines(summary, every_network=True):
+        out.print(line, markup=False)
+    if json_out:
+        try:
+            with open(json_out, "w", encoding="utf-8") as fh:
+                json.dump(summary.as_dict(), fh, indent=2)
+                fh.write("\n")
+        except OSError as exc:
+            raise UsageError(f"cannot write {json_out}: {exc.strerror or exc}") from exc
+
+
+def scope_lines(summary: ScopeSummary, *, every_network: bool = False,
+                limit: int = 6) -> list[str]:
+    """The scope summary as plain lines.
+
+    `every_network` (``camaudit scope``): one line per network, the ports, and
+    loopback named on its own; otherwise (``camaudit scan``) only what is worth
+    a look before the scan starts.
+    """
+    nets = summary.networks
+    head = (f"scope: {summary.addresses:,} {_plural(summary.addresses, 'address')} in "
+            f"{len(nets)} {_plural(len(nets), 'network')}")
+    if not every_network and nets:
+        more = f", … {len(nets) - limit} more" if len(nets) > limit else ""
+        head += f" ({', '.join(nets[:limit])}{more})"
+    if summary.ports:
+        head += f" x {len(summary.ports)} {_plural(len(summary.ports), 'port')}"
+    lines = [head]
+    if every_network:
+        lines += [f"  {net:<43} {_block_size(net):>15,}" for net in nets]
+    if summary.excluded:
+        lines.append(f"excluded by --exclude: {summary.excluded:,} "
+                     f"{_plural(summary.excluded, 'address')}")
+    if summary.left_out:
+        total = sum(c.addresses for c in summary.left_out)
+        lines.append(f"left out: {total:,} special-purpose {_plural(total, 'address')} "
+                     "(name a block on its own to scan it)")
+        lines += [f"  {c.block:<20} {c.addresses:>15,}  {c.name}, {c.rfc}: {c.why}"
+                  for c in summary.left_out]
+    lines += [f"kept, named on its own: {c.block} {c.name}, {c.rfc}: {c.addresses:,} "
+              f"{_plural(c.addresses, 'address')}" for c in summary.named_special
+              if every_network or not c.loopback]
+    lines += [f"host name {sanitize(name)} -> {', '.join(addrs) or 'no address'}"
+              for name, addrs in summary.resolved.items()]
+    if summary.ports and every_network:
+        lines.append(f"ports: {_port_ranges(summary.ports)}")
+    return lines
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else (word + "es" if word.endswith("s") else word + "s")
+
+
+def _block_size(net: str) -> int:
+    return ipaddress.ip_network(net).num_addresses
+
+
+def _port_ranges(ports: list[int]) -> str:
+    """[21, 23, 80, 81, 88] -> '21,23,80-81,88'."""
+    parts: list[str] = []
+    start = prev = ports[0]
+    for port in [*ports[1:], None]:
+        if port is not None and port == prev + 1:
+            prev = port
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if port is not None:
+            start = prev = port
+    return ",".join(parts)
+
+
 def scan(
-    targets: Annotated[list[str] | None, typer.Argument(
-        help="Addresses, CIDR blocks, ranges (a.b.c.d-e), host names or @file.")] = None,
-    exclude: Annotated[list[str] | None, typer.Option(
-        "--exclude", "-x", help="Never touch these (same forms as targets).")] = None,
-    ports: Annotated[str | None, typer.Option(
-        help="TCP ports to sweep, e.g. 80,443,8000-8010 (default: camera ports).")] = None,
+    targets: TargetsArg = None,
+    exclude: ExcludeOption = None,
+    ports: PortsOption = None,
     rate: Annotated[float, typer.Option(help="Max connection attempts per second (0 = no "
                                         "limit).", min=0)] = 0.0,
     max_sockets: Annotated[int, typer.Option(help="Max sockets in flight.", min=1)] = 1024,
@@ -115,36 +229,42 @@ def scan(
         help="Environment variable holding the password for --user.")] = "CAMAUDIT_PASSWORD",
     yes: Annotated[bool, typer.Option("--yes", "-y", help=f"Allow scopes over {LARGE_SCOPE:,}"
                                       " addresses.")] = False,
+    loose: LooseOption = False,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Find, identify and assess the surveillance devices in the given scope."""
     if fail_on is not None and fail_on not in SEVERITY_ORDER:
         raise UsageError(f"--fail-on must be one of {', '.join(SEVERITY_ORDER)}")
     credentials = _credentials(user, password_env)
-    store = Store(db)
     if resume:
         if targets:
             raise UsageError("give either targets or --resume, not both")
+        store = Store(db)
         scan_id = store.resolve_scan_id(resume)
         scope, options, after, skip = resume_point(store, scan_id)
         store.reopen_scan(scan_id)
         info(f"resuming scan {scan_id} after {after or 'the start'} "
              f"({len(skip)} hosts already saved)")
     else:
-        if not targets:
-            raise UsageError("no targets: give addresses, networks, ranges, names or @file")
         options = ScanOptions(
             ports=parse_ports(ports) if ports else list(DEFAULT_PORTS), rate=rate,
             max_sockets=max_sockets, connect_timeout=timeout, probe_timeout=probe_timeout,
             thorough=thorough, probes=probes, policies=policy or ["all"], site=site)
-        size = Scope(targets, exclude or []).size
-        if size > LARGE_SCOPE and not yes:
-            raise UsageError(f"the scope has {size:,} addresses (over {LARGE_SCOPE:,}); "
-                             "check it and add --yes to go ahead")
-        scan_id, scope = new_scan(store, list(targets), list(exclude or []), options)
+        planned = build_scope(targets or [], exclude, loose)
+        lines = scope_lines(planned.summary(options.ports))
+        if planned.size > LARGE_SCOPE and not yes:
+            for line in lines:
+                info(line)
+            raise UsageError(f"the scope has {planned.size:,} addresses (over {LARGE_SCOPE:,}): "
+                             "check what it covers (camaudit scope shows it), then add --yes "
+                             "to go ahead")
+        store = Store(db)
+        scan_id, scope = new_scan(store, list(targets or []), list(exclude or []), options,
+                                  scope=planned)
         after, skip = None, set()
-        info(f"scan {scan_id}: {scope.size:,} addresses x {len(options.ports)} ports "
-             f"-> {store.url}")
+        info(f"scan {scan_id} -> {store.url}")
+        for line in lines:
+            info(line)
     with progress_reporter(scope.size) as report:
         stats = run_async(execute(store, scan_id, scope, options, report,  # type: ignore[arg-type]
                                   after=after, skip=skip, credentials=credentials,

@@ -6,6 +6,22 @@ name (resolved once; the answer is recorded) and ``@file`` (one form per line,
 ``#`` comments). Everything is kept as sorted, merged integer intervals, so a
 /8 costs a few bytes and iteration streams addresses in ascending order.
 
+Targets are read like firewall rules, so a typo cannot widen a scan:
+
+- a network written with host bits set (``10.0.0.0/4``) or a range written
+  backwards is an error that says what it would mean; ``loose=True``
+  (``--loose``) takes it as that, as ``ipaddress`` does with ``strict=False``;
+- special-purpose addresses no device can answer on (``special_purpose.py``:
+  ``0.0.0.0/8``, multicast, reserved, broadcast, documentation, ...) and
+  loopback are left out of wider targets; a literal target inside one such
+  block is taken as meant ("named on its own") and kept;
+- IPv4-mapped IPv6 targets (``::ffff:a.b.c.d``) are read as the IPv4 address,
+  as the gate compares them.
+
+:meth:`Scope.summary` says what a scan of the scope touches and what was left
+out and why; ``camaudit scope`` prints it and ``camaudit scan`` shows it, from
+the same object the scan then walks.
+
 Every outgoing connection asks :meth:`Scope.allows` first (see ``netio``); an
 address outside the scope is recorded in :attr:`Scope.refused` and never
 contacted — that includes redirects, ONVIF XAddrs and SSDP LOCATION URLs.
@@ -19,8 +35,10 @@ import socket
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from camaudit.errors import ScopeError
+from camaudit.special_purpose import SPECIAL_BLOCKS, SpecialBlock
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -54,24 +72,71 @@ def _merge(intervals: Iterable[Interval]) -> list[Interval]:
 
 
 def _subtract(include: list[Interval], exclude: list[Interval]) -> list[Interval]:
+    """`include` minus `exclude`; both sorted and merged (as `_merge` leaves them)."""
     out: list[Interval] = []
+    j = 0
     for iv in include:
-        pieces = [iv]
-        for ex in exclude:
-            if ex.version != iv.version:
-                continue
-            nxt: list[Interval] = []
-            for p in pieces:
-                if ex.last < p.first or ex.first > p.last:
-                    nxt.append(p)
-                    continue
-                if ex.first > p.first:
-                    nxt.append(Interval(p.version, p.first, ex.first - 1))
-                if ex.last < p.last:
-                    nxt.append(Interval(p.version, ex.last + 1, p.last))
-            pieces = nxt
-        out.extend(pieces)
-    return _merge(out)
+        while j < len(exclude) and (exclude[j].version, exclude[j].last) < (iv.version, iv.first):
+            j += 1
+        first = iv.first
+        k = j
+        while k < len(exclude) and (exclude[k].version, exclude[k].first) <= (iv.version, iv.last):
+            ex = exclude[k]
+            if ex.first > first:
+                out.append(Interval(iv.version, first, ex.first - 1))
+            first = max(first, ex.last + 1)
+            k += 1
+        if first <= iv.last:
+            out.append(Interval(iv.version, first, iv.last))
+    return out
+
+
+def _intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:
+    return _subtract(a, _subtract(a, b))
+
+
+def _interval(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Interval:
+    return Interval(net.version, int(net.network_address), int(net.broadcast_address))
+
+
+_MAPPED = _interval(ipaddress.IPv6Network("::ffff:0:0/96"))
+
+
+def _unmap(iv: Interval) -> Interval:
+    """An IPv4-mapped IPv6 interval as the IPv4 one it stands for (the gate maps them so)."""
+    if iv.version == 6 and _MAPPED.first <= iv.first and iv.last <= _MAPPED.last:
+        return Interval(4, iv.first - _MAPPED.first, iv.last - _MAPPED.first)
+    return iv
+
+
+def _special_pieces() -> list[tuple[Interval, SpecialBlock]]:
+    """The special-purpose table as disjoint pieces, each decided by its most specific row."""
+    rows = sorted((r for r in SPECIAL_BLOCKS if r.scan != "inherit"),
+                  key=lambda r: ipaddress.ip_network(r.block).num_addresses, reverse=True)
+    pieces: list[tuple[Interval, SpecialBlock]] = []
+    for row in rows:
+        iv = _interval(ipaddress.ip_network(row.block))
+        pieces = [(p, r) for old, r in pieces for p in _subtract([old], [iv])]
+        pieces.append((iv, row))
+    return sorted((p, r) for p, r in pieces if r.scan in ("skip", "self"))
+
+
+#: (interval, row) for every address a wider target leaves out, and their union.
+_PIECES = _special_pieces()
+_SPECIAL = _merge(p for p, _ in _PIECES)
+#: (interval, row) of every row whose block a target can name on its own.
+_NAMEABLE = [(_interval(ipaddress.ip_network(r.block)), r) for r in SPECIAL_BLOCKS
+             if r.scan in ("skip", "self")]
+
+
+def _named_on_its_own(iv: Interval, *, from_dns: bool) -> bool:
+    """True if `iv` lies inside one special-purpose block: the operator meant those addresses.
+
+    A host name's answer counts only for loopback (``localhost``): a name that
+    resolves to 0.0.0.0 (a DNS sinkhole) or to multicast names no device.
+    """
+    return any(b.version == iv.version and b.first <= iv.first and iv.last <= b.last
+               and (not from_dns or row.scan == "self") for b, row in _NAMEABLE)
 
 
 def _is_hostname(text: str) -> bool:
@@ -105,14 +170,20 @@ def _resolve(name: str) -> list[IPAddress]:
 class ParsedTargets:
     intervals: list[Interval]
     resolved: dict[str, list[str]] = field(default_factory=dict)
+    #: targets named on their own inside a special-purpose block (kept, not left out)
+    meant: list[Interval] = field(default_factory=list)
 
 
 Resolver = Callable[[str], list[IPAddress]]
 
 
 def parse_targets(specs: Iterable[str], *, resolved: dict[str, list[str]] | None = None,
-                  resolver: Resolver | None = None, _depth: int = 0) -> ParsedTargets:
-    """Parse target specs into merged intervals. `resolved` replays earlier name lookups."""
+                  resolver: Resolver | None = None, loose: bool = False,
+                  _depth: int = 0) -> ParsedTargets:
+    """Parse target specs into merged intervals. `resolved` replays earlier name lookups.
+
+    Strict unless `loose`: host bits set or a backwards range is a ScopeError.
+    """
     known = dict(resolved or {})
     out = ParsedTargets([], {})
     for raw in specs:
@@ -122,15 +193,22 @@ def parse_targets(specs: Iterable[str], *, resolved: dict[str, list[str]] | None
         if spec.startswith("@"):
             if _depth > 3:
                 raise ScopeError(f"target files nest too deeply at {spec!r}")
-            sub = parse_targets(_read_target_file(spec[1:]), resolved=known,
-                                resolver=resolver, _depth=_depth + 1)
+            lines = _read_target_file(spec[1:])
+            try:
+                sub = parse_targets(lines, resolved=known, resolver=resolver, loose=loose,
+                                    _depth=_depth + 1)
+            except ScopeError as exc:
+                raise ScopeError(f"{exc} (in {spec[1:]})") from exc
             out.intervals.extend(sub.intervals)
             out.resolved.update(sub.resolved)
+            out.meant.extend(sub.meant)
             continue
-        ivs, names = _parse_one(spec, known, resolver or _resolve)
+        ivs, names = _parse_one(spec, known, resolver or _resolve, loose)
         out.intervals.extend(ivs)
         out.resolved.update(names)
+        out.meant.extend(iv for iv in ivs if _named_on_its_own(iv, from_dns=bool(names)))
     out.intervals = _merge(out.intervals)
+    out.meant = _merge(out.meant)
     return out
 
 
@@ -147,35 +225,41 @@ def _read_target_file(path: str) -> list[str]:
     return lines
 
 
-def _parse_one(spec: str, known: dict[str, list[str]],
-               resolver: Resolver) -> tuple[list[Interval], dict[str, list[str]]]:
+def _parse_one(spec: str, known: dict[str, list[str]], resolver: Resolver,
+               loose: bool) -> tuple[list[Interval], dict[str, list[str]]]:
     try:
         if "/" in spec:
-            net = ipaddress.ip_network(spec, strict=False)
-            return [Interval(net.version, int(net.network_address),
-                             int(net.broadcast_address))], {}
+            return [_unmap(_parse_network(spec, loose))], {}
         if "-" in spec and _looks_like_range(spec):
-            return [_parse_range(spec)], {}
+            return [_unmap(_parse_range(spec, loose))], {}
         addr = ipaddress.ip_address(spec.strip("[]"))
-        return [Interval(addr.version, int(addr), int(addr))], {}
+        return [_unmap(Interval(addr.version, int(addr), int(addr)))], {}
     except ValueError as exc:
         if not _is_hostname(spec):
             raise ScopeError(f"not an address, network, range or host name: {spec!r}") from exc
     addrs = known.get(spec)
-    names: dict[str, list[str]] = {}
     if addrs is None:
         addrs = [str(a) for a in resolver(spec)]
-        names[spec] = addrs
-    else:
-        names[spec] = addrs
     ivs = []
     for a in addrs:
         ip = ipaddress.ip_address(a)
-        ivs.append(Interval(ip.version, int(ip), int(ip)))
-    return ivs, names
+        ivs.append(_unmap(Interval(ip.version, int(ip), int(ip))))
+    return ivs, {spec: addrs}
 
 
-def _parse_range(spec: str) -> Interval:
+def _parse_network(spec: str, loose: bool) -> Interval:
+    """A CIDR block; host bits set is an error that shows the network it would mean."""
+    net = ipaddress.ip_network(spec, strict=False)
+    if not loose and int(ipaddress.ip_address(spec.partition("/")[0])) != int(
+            net.network_address):
+        raise ScopeError(
+            f"{spec} has host bits set: it would mean {net} ({net.network_address}-"
+            f"{net.broadcast_address}, {net.num_addresses:,} addresses); write {net} if that "
+            "is meant, or add --loose to accept it")
+    return _interval(net)
+
+
+def _parse_range(spec: str, loose: bool) -> Interval:
     left, _, right = spec.partition("-")
     start = ipaddress.ip_address(left.strip())
     right = right.strip()
@@ -183,12 +267,80 @@ def _parse_range(spec: str) -> Interval:
         octets = str(start).split(".")
         end = ipaddress.ip_address(".".join([*octets[:3], right]))
     elif start.version == 6 and ":" not in right:
-        end = ipaddress.ip_address(int(start) - (int(start) & 0xFFFF) + int(right, 16))
+        # IPv6Address, not ip_address: a small number would read as IPv4 (``::1-5``)
+        end = ipaddress.IPv6Address(int(start) - (int(start) & 0xFFFF) + int(right, 16))
     else:
         end = ipaddress.ip_address(right)
-    if end.version != start.version or int(end) < int(start):
-        raise ValueError(f"range end before start: {spec}")
+    if end.version != start.version:
+        raise ValueError(f"range mixes IPv4 and IPv6: {spec}")
+    if int(end) < int(start):
+        if not loose:
+            raise ScopeError(f"{spec} is written backwards (it ends before it starts): write "
+                             f"{end}-{start}, or add --loose to accept it")
+        start, end = end, start
     return Interval(start.version, int(start), int(end))
+
+
+def _networks(intervals: Iterable[Interval]) -> list[str]:
+    """Intervals as the fewest CIDR blocks that cover exactly them."""
+    blocks: list[str] = []
+    for iv in intervals:
+        make = ipaddress.IPv4Address if iv.version == 4 else ipaddress.IPv6Address
+        blocks.extend(str(n) for n in ipaddress.summarize_address_range(make(iv.first),
+                                                                        make(iv.last)))
+    return blocks
+
+
+@dataclass(frozen=True)
+class SpecialCount:
+    """How many addresses of one special-purpose block a scope left out (or kept)."""
+
+    block: str
+    name: str
+    rfc: str
+    why: str
+    addresses: int
+    loopback: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"block": self.block, "name": self.name, "rfc": self.rfc, "why": self.why,
+                "addresses": self.addresses}
+
+
+def _by_block(intervals: list[Interval]) -> list[SpecialCount]:
+    counts: dict[SpecialBlock, int] = {}
+    for piece, row in _PIECES:
+        n = sum(iv.size for iv in _intersect(intervals, [piece]))
+        if n:
+            counts[row] = counts.get(row, 0) + n
+    def order(row: SpecialBlock) -> tuple[int, int, int]:
+        net = ipaddress.ip_network(row.block)
+        return net.version, int(net.network_address), net.prefixlen
+    return [SpecialCount(r.block, r.name, r.rfc, r.why, counts[r], r.scan == "self")
+            for r in sorted(counts, key=order)]
+
+
+@dataclass(frozen=True)
+class ScopeSummary:
+    """What a scan of a scope touches, what it leaves out and why (``camaudit scope``)."""
+
+    targets: list[str]
+    excludes: list[str]
+    networks: list[str]
+    addresses: int
+    ports: list[int]
+    excluded: int
+    left_out: list[SpecialCount]
+    named_special: list[SpecialCount]
+    resolved: dict[str, list[str]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"schema": "camaudit-scope/1", "targets": self.targets,
+                "excludes": self.excludes, "networks": self.networks,
+                "addresses": self.addresses, "ports": self.ports, "excluded": self.excluded,
+                "left_out": [c.as_dict() for c in self.left_out],
+                "named_special": [c.as_dict() for c in self.named_special],
+                "resolved": self.resolved}
 
 
 class Scope:
@@ -196,21 +348,42 @@ class Scope:
 
     def __init__(self, targets: Iterable[str], exclude: Iterable[str] = (), *,
                  resolved: dict[str, list[str]] | None = None,
-                 resolver: Resolver | None = None) -> None:
+                 resolver: Resolver | None = None, loose: bool = False) -> None:
         self.targets = list(targets)
         self.excludes = list(exclude)
-        inc = parse_targets(self.targets, resolved=resolved, resolver=resolver)
-        exc = parse_targets(self.excludes, resolved=resolved, resolver=resolver)
+        inc = parse_targets(self.targets, resolved=resolved, resolver=resolver, loose=loose)
+        exc = parse_targets(self.excludes, resolved=resolved, resolver=resolver, loose=loose)
         if not inc.intervals and not self.targets:
             raise ScopeError("no targets given")
         self.resolved: dict[str, list[str]] = {**inc.resolved, **exc.resolved}
-        self.intervals = _subtract(inc.intervals, exc.intervals)
+        wanted = _subtract(inc.intervals, exc.intervals)
+        special = _intersect(wanted, _SPECIAL)
+        #: addresses removed by the exclusions
+        self.excluded = _intersect(inc.intervals, exc.intervals)
+        #: special-purpose addresses kept because a target named them on its own
+        self.named_special = _intersect(special, inc.meant)
+        #: special-purpose addresses left out of wider targets
+        self.left_out = _subtract(special, self.named_special)
+        self.intervals = _subtract(wanted, self.left_out)
         self._keys = [(iv.version, iv.first) for iv in self.intervals]
         self.refused: list[tuple[str, str]] = []
 
     @property
     def size(self) -> int:
         return sum(iv.size for iv in self.intervals)
+
+    def networks(self) -> list[str]:
+        """The scope as CIDR blocks, ascending: exactly the addresses a scan walks."""
+        return _networks(self.intervals)
+
+    def summary(self, ports: Iterable[int] = ()) -> ScopeSummary:
+        """What a scan of this scope on `ports` touches, and what was left out and why."""
+        return ScopeSummary(
+            targets=list(self.targets), excludes=list(self.excludes),
+            networks=self.networks(), addresses=self.size, ports=sorted(set(ports)),
+            excluded=sum(iv.size for iv in self.excluded),
+            left_out=_by_block(self.left_out), named_special=_by_block(self.named_special),
+            resolved=dict(self.resolved))
 
     def allows(self, address: str) -> bool:
         """True if `address` is inside the scope. Everything else is never contacted."""
