@@ -45,7 +45,7 @@ ROLES = frozenset({"camera", "recorder", "encoder", "vms"})
 #: Score lines printed first, in this order (others follow alphabetically).
 FIELDS = ("manufacturer", "class", "role", "model", "firmware", "brand")
 #: Files whose samples must also say how they were found (the collection brief asks it).
-NEEDS_FOUND_BY = frozenset({"surveillance.yaml", "surveillance2.yaml"})
+NEEDS_FOUND_BY = frozenset({"surveillance.yaml", "surveillance2.yaml", "surveillance3.yaml"})
 
 
 def _files() -> list[Path]:
