@@ -46,6 +46,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from camaudit.errors import ParseError
+from camaudit.ingest import servicefp
 from camaudit.ingest.records import Record, Seen, bad_input, norm_address, norm_mac
 from camaudit.model import FieldValue, Observation
 from camaudit.probes import banner as bannerprobe
@@ -249,6 +250,10 @@ def _port_records(address: str, port_el: etree._Element, when: datetime) -> Iter
             tls_ = {"tls": True}
         yield Observation(address=address, port=port, probe="nmap", fields=fields,
                           raw=etree.tostring(service)[:4096], time=when, source="passive")
+        text = service.get("servicefp")
+        if text:
+            yield from _fingerprint_records(address, port, text, when, tls=bool(tls_),
+                                            udp=port_el.get("protocol") == "udp")
     for script in port_el.iter("script"):
         output = _text(script.get("output"), MAX_OUTPUT)
         raw = etree.tostring(script)[:MAX_OUTPUT]
@@ -267,6 +272,24 @@ def _port_records(address: str, port_el: etree._Element, when: datetime) -> Iter
             probe, fields = result
             yield Observation(address=address, port=port, probe=probe, fields=fields,
                               raw=raw, time=when, source="passive")
+
+
+def _fingerprint_records(address: str, port: int, text: str, when: datetime, *,
+                         tls: bool, udp: bool) -> Iterator[Observation]:
+    """The replies of a service fingerprint, read by camaudit's own probe parsers.
+
+    The raw bytes kept are the reply as nmap recorded it (so the evidence hash is
+    that of the reply); `raw_size` is the length nmap declared, larger when nmap
+    cut the reply. A fingerprint that cannot be read adds nothing: the ``nmap``
+    observation of the service (which holds the text) stays.
+    """
+    try:
+        fingerprint = servicefp.parse(text)
+    except ParseError:
+        return
+    for probe, fields, reply in servicefp.readings(fingerprint, port, tls=tls, udp=udp):
+        yield Observation(address=address, port=port, probe=probe, fields=fields,
+                          raw=reply.data, raw_size=reply.declared, time=when, source="passive")
 
 
 def _os_record(address: str, host: etree._Element, when: datetime) -> Observation | None:
