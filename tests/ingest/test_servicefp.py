@@ -194,7 +194,7 @@ def test_nmap_xml_servicefp_becomes_observations_and_a_device() -> None:
            if isinstance(r, Observation)]
     read = {(o.probe, o.port): o for o in obs if o.probe != "nmap"}
     assert set(read) == {("http", 80), ("rtsp", 554), ("banner", 23)}
-    for (_, port), o in read.items():
+    for o in read.values():
         assert o.source == "passive" and o.raw in (HIK_HTTP, DAHUA_RTSP, HIK_TELNET)
         assert o.raw_size == len(o.raw)
     assert read[("banner", 23)].fields["banner"] == "192.0.0.64 login:"
@@ -241,3 +241,12 @@ def test_mutated_fingerprints_never_crash(at: int, insert: str, cut: bool) -> No
                              ("RTSPRequest", DAHUA_RTSP)])
     at = at % len(text)
     _read(text[:at] if cut else text[:at] + insert + text[at + 1:])
+
+
+def test_identical_replies_read_once_as_the_native_probes_answer() -> None:
+    fp = servicefp.parse(fingerprint(554, [("GetRequest", DAHUA_RTSP),
+                                           ("RTSPRequest", DAHUA_RTSP),
+                                           ("HTTPOptions", HIK_HTTP), ("GetRequest", HIK_HTTP)]))
+    got = [(probe, r.probe, fields.get("method"), fields.get("path"))
+           for probe, fields, r in servicefp.readings(fp, 554)]
+    assert got == [("rtsp", "RTSPRequest", "OPTIONS", "/"), ("http", "GetRequest", None, "/")]

@@ -13,6 +13,15 @@ identify rules apply to nmap's findings as to ours):
   (address, MAC, host name) and every open port;
 - ``<service>`` of an open port -> ``nmap`` (service, product, version,
   extrainfo, devicetype, ostype, cpe (list), method, tunnel);
+- its ``servicefp`` (the fingerprint nmap writes for a service it could not
+  name: the replies its probes earned, read by :mod:`camaudit.ingest.servicefp`)
+  -> one observation per reply a camaudit probe parser reads, with the reply
+  bytes as raw evidence: a reply starting ``HTTP/`` -> ``http`` (the HTTP probe's
+  :func:`camaudit.probes.http.response_fields`; ``path`` ``/`` for GetRequest and
+  HTTPOptions, ``error`` when nmap cut the reply) or, over UDP, ``upnp`` when it is
+  an SSDP search response; ``RTSP/`` -> ``rtsp`` (:func:`camaudit.probes.rtsp.parse_response`,
+  SDP fields included); the NULL probe's greeting (GenericLines' when NULL got
+  none) -> ``banner``. Other replies (SIP, binary protocols) add nothing;
 - the best ``<osmatch>`` -> ``nmap`` without a port (os, os_vendor, devicetype,
   cpe, accuracy);
 - port scripts: ``http-title`` / ``http-server-header`` / ``http-headers`` /
@@ -21,11 +30,12 @@ identify rules apply to nmap's findings as to ours):
   -> ``rtsp`` (public); ``banner`` -> ``banner`` (via
   :func:`camaudit.probes.banner.parse_banner`); ``upnp-info`` -> ``upnp``.
 
-Sources (checked 2026-11-25):
+Sources (checked 2026-11-25; servicefp 2026-12-01):
 - nmap XML DTD, ``docs/nmap.dtd`` in nmap/nmap (https://nmap.org/book/nmap-dtd.html):
   ``nmaprun > host > (status, address*, hostnames, ports > port > (state, service > cpe*,
   script*), os > osmatch > osclass > cpe*)``; service attributes name, product,
-  version, extrainfo, ostype, devicetype, tunnel, method, conf.
+  version, extrainfo, ostype, devicetype, tunnel, method, conf, servicefp (its format and
+  how nmap writes it: :mod:`camaudit.ingest.servicefp`).
 - NSE script output in XML, ``<script id output>`` with structured ``<elem key>`` and
   ``<table key>`` children (https://nmap.org/book/nsedoc-structured.html); keys used here:
   ``http-title`` ``title``/``redirect_url``, ``ssl-cert`` ``pem``, as written by

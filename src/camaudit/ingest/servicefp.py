@@ -34,6 +34,11 @@ writes the same, see tests/ingest/test_servicefp_nmap.py):
   it with ``;``. Normal output shows those lines; in XML, ``output.cc``
   ``servicefp_sf_remove`` deletes every ``\\nSF:`` so the attribute is one line.
   :func:`parse` accepts both forms.
+
+What nmap's probes send (facts from ``nmap-service-probes`` at the same commit): NULL
+sends nothing and waits for a greeting, GenericLines two blank lines, GetRequest
+``GET / HTTP/1.0``, HTTPOptions ``OPTIONS / HTTP/1.0``, RTSPRequest ``OPTIONS / RTSP/1.0``.
+That is all :func:`reply_fields` needs to know of a probe; other names are only kept.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ _QUOTED = frozenset('\\?"[]().*+$^|')
 _STATUS_LINE = re.compile(rb"^[A-Z]{2,10}/\d\.\d \d{3}\b")
 #: Request path of the nmap probes whose request we know (both ask for ``/``).
 _PATHS = {"GetRequest": "/", "HTTPOptions": "/"}
+#: Method of the nmap probes that are not a GET, for HTTP framing (RFC 9112 6.3).
 _METHODS = {"HTTPOptions": "OPTIONS", "RTSPRequest": "OPTIONS"}
 
 
@@ -217,8 +223,8 @@ def reply_fields(reply: Reply, port: int, *, tls: bool = False, udp: bool = Fals
             return "http", _http_fields(reply, tls)
         if data.startswith(b"RTSP/"):
             fields = rtsp.parse_response(data)
-            if reply.probe in _METHODS:
-                fields = {"method": _METHODS[reply.probe], "path": "/", **fields}
+            if reply.probe == "RTSPRequest":  # the one RTSP request nmap sends
+                fields = {"method": "OPTIONS", "path": "/", **fields}
             return "rtsp", fields
         if (reply.probe == "NULL" or banner_ok) and not _STATUS_LINE.match(data):
             return "banner", banner.parse_banner(data, port)
@@ -227,19 +233,27 @@ def reply_fields(reply: Reply, port: int, *, tls: bool = False, udp: bool = Fals
     return None
 
 
+def _native_first(reply: Reply) -> int:
+    """0 for a reply to the probe of its own protocol (stable sort keeps nmap's order)."""
+    native = {b"RTSP/": "RTSPRequest", b"HTTP/": "GetRequest"}.get(reply.data[:5])
+    return 0 if reply.probe == native else 1
+
+
 def readings(fingerprint: Fingerprint, port: int, *, tls: bool = False, udp: bool = False
              ) -> list[tuple[str, dict[str, FieldValue], Reply]]:
     """(probe name, fields, reply) for every reply a camaudit parser can read.
 
-    A reply repeated byte for byte (a web server answering several probes the
-    same way) is read once. GenericLines (nmap sends blank lines) counts as a
-    greeting only when the NULL probe recorded none.
+    A reply repeated byte for byte (a server answering several probes the same
+    way) is read once, as the answer to the probe of its own protocol when that
+    is one of them (RTSPRequest for RTSP, GetRequest for HTTP), whose request we
+    know. GenericLines (nmap sends blank lines) counts as a greeting only when
+    the NULL probe recorded none.
     """
     tls = tls or fingerprint.tls
     greeted = any(r.probe == "NULL" for r in fingerprint.replies)
     out: list[tuple[str, dict[str, FieldValue], Reply]] = []
     seen: set[bytes] = set()
-    for reply in fingerprint.replies:
+    for reply in sorted(fingerprint.replies, key=_native_first):
         if reply.data in seen:
             continue
         seen.add(reply.data)
