@@ -101,6 +101,9 @@ def test_wrapped_lines_equal_the_xml_form() -> None:
     assert "\\x" in text
     assert servicefp.parse(wrapped(text)) == servicefp.parse(text)
     assert servicefp.parse(wrapped(text, 3)).tls
+    # CRLF line ends, or an XML attribute whose line breaks were normalised to spaces.
+    assert servicefp.parse(wrapped(text).replace("\n", "\r\n")) == servicefp.parse(text)
+    assert servicefp.parse(wrapped(text).replace("\n", " ")) == servicefp.parse(text)
 
 
 def test_truncated_reply_is_kept_and_marked() -> None:

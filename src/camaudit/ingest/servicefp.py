@@ -97,8 +97,13 @@ class Fingerprint:
 
 
 def join_lines(text: str) -> str:
-    """The one-line form: every line break with its ``SF:`` continuation removed."""
-    return re.sub(r"\r?\nSF:", "", text.strip())
+    """The one-line form: every line break with its ``SF:`` continuation removed.
+
+    nmap never writes white space inside a fingerprint (a space byte is ``\\x20``),
+    so any run of it before ``SF:`` is a line break, also one that an XML parser
+    normalised to a space or a copy-paste turned into CRLF.
+    """
+    return re.sub(r"\s+SF:", "", text.strip())
 
 
 def _unescape(text: str, pos: int) -> tuple[bytes, int]:
