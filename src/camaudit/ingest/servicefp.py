@@ -55,9 +55,9 @@ from camaudit.probes import banner, http, httpwire, rtsp, upnp
 MAX_TEXT = 64 * 1024
 #: Replies read from one fingerprint (nmap has under 200 probes; real ones hold a few).
 MAX_REPLIES = 64
-MAX_PROBE_NAME = 64
 
 _HEADER_RE = re.compile(r"SF-Port(\d{1,5})-(TCP|UDP):")
+#: nmap's probe names are letters, digits, ``_`` and ``-`` (at most 24 so far).
 _REPLY_RE = re.compile(r"%r\(([A-Za-z0-9_.-]{1,64}),([0-9A-Fa-f]{1,8}),\"")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _SIMPLE_ESCAPES = {"0": 0, "r": 13, "n": 10, "t": 9}
@@ -164,7 +164,10 @@ def _header(text: str) -> tuple[int, str, dict[str, str], int]:
 
 
 def parse(text: str) -> Fingerprint:
-    """A service fingerprint (XML attribute or the ``SF:`` lines) -> its header and replies."""
+    """A service fingerprint (XML attribute or the ``SF:`` lines) -> its header and replies.
+
+    Offsets in a ParseError count in the one-line form (:func:`join_lines`).
+    """
     if len(text) > MAX_TEXT:
         raise ParseError(f"servicefp: longer than {MAX_TEXT} characters", MAX_TEXT)
     text = join_lines(text)
