@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,9 @@ from camaudit.zoo.process import run_in_subprocess  # noqa: E402
 from camaudit.zoo.score import score  # noqa: E402
 
 NET = "127.210.0.0/24"
+#: The zoo's out-of-scope trap (redirect targets), moved next to NET so that this zoo
+#: can run while another one holds the default trap address.
+os.environ.setdefault("CAMAUDIT_ZOO_TRAP", "127.211.0.1")
 
 
 def scan(work: Path, count: int) -> tuple[Path, Path]:
