@@ -314,15 +314,20 @@ def capture(path: Path, bpf: str = BPF) -> Iterator[Path]:
             print(f"tcpdump: {tail.strip()}")
 
 
-def run_nmap(targets: list[str], ports: str, out: Path, scripts: str, *,
-             extra: tuple[str, ...] = ()) -> Path:
-    """nmap (Debian package) against loopback lab or zoo addresses only; XML into `out`."""
+def run_nmap(targets: list[str], ports: str, out: Path, scripts: str = "", *,
+             extra: tuple[str, ...] = (), light: bool = True) -> Path:
+    """nmap (Debian package) against loopback lab or zoo addresses only; XML into `out`.
+
+    `light` is ``--version-light``; without it nmap tries every probe on a service it
+    cannot name and writes the replies as a service fingerprint (``servicefp``).
+    """
     nmap = shutil.which("nmap")
     if nmap is None:
         pytest.skip("nmap is not installed (CI installs it with `make sysdeps`)")
     assert all(t.startswith("127.") for t in targets), "nmap may only target loopback"
-    cmd = [nmap, "-n", "-Pn", "-sT", "-sV", "--version-light", "-p", ports,
-           "--script", scripts, "--host-timeout", "60s", "-oX", str(out), *extra, *targets]
+    cmd = [nmap, "-n", "-Pn", "-sT", "-sV", *(["--version-light"] if light else []),
+           "-p", ports, *(["--script", scripts] if scripts else []),
+           "--host-timeout", "60s", "-oX", str(out), *extra, *targets]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                    timeout=240)
     return out

@@ -5,6 +5,7 @@
 
     detect.py      which format a file is (content sniffing, gzip looked into)
     nmapxml.py     nmap -oX, streamed with iterparse            -> nmap/http/tls/rtsp/... obs
+    servicefp.py   nmap's service fingerprints: recorded replies -> the probes' parsers
     pcapfile.py    pcap/pcapng containers, bounded, with offsets -> frames
     pcap.py        dpkt decoding; ARP, DHCP, mDNS                 -> records
     tcpflow.py     bounded TCP reassembly                         -> connections

@@ -13,6 +13,15 @@ identify rules apply to nmap's findings as to ours):
   (address, MAC, host name) and every open port;
 - ``<service>`` of an open port -> ``nmap`` (service, product, version,
   extrainfo, devicetype, ostype, cpe (list), method, tunnel);
+- its ``servicefp`` (the fingerprint nmap writes for a service it could not
+  name: the replies its probes earned, read by :mod:`camaudit.ingest.servicefp`)
+  -> one observation per reply a camaudit probe parser reads, with the reply
+  bytes as raw evidence: a reply starting ``HTTP/`` -> ``http`` (the HTTP probe's
+  :func:`camaudit.probes.http.response_fields`; ``path`` ``/`` for GetRequest and
+  HTTPOptions, ``error`` when nmap cut the reply) or, over UDP, ``upnp`` when it is
+  an SSDP search response; ``RTSP/`` -> ``rtsp`` (:func:`camaudit.probes.rtsp.parse_response`,
+  SDP fields included); the NULL probe's greeting (GenericLines' when NULL got
+  none) -> ``banner``. Other replies (SIP, binary protocols) add nothing;
 - the best ``<osmatch>`` -> ``nmap`` without a port (os, os_vendor, devicetype,
   cpe, accuracy);
 - port scripts: ``http-title`` / ``http-server-header`` / ``http-headers`` /
@@ -21,11 +30,12 @@ identify rules apply to nmap's findings as to ours):
   -> ``rtsp`` (public); ``banner`` -> ``banner`` (via
   :func:`camaudit.probes.banner.parse_banner`); ``upnp-info`` -> ``upnp``.
 
-Sources (checked 2026-11-25):
+Sources (checked 2026-11-25; servicefp 2026-12-01):
 - nmap XML DTD, ``docs/nmap.dtd`` in nmap/nmap (https://nmap.org/book/nmap-dtd.html):
   ``nmaprun > host > (status, address*, hostnames, ports > port > (state, service > cpe*,
   script*), os > osmatch > osclass > cpe*)``; service attributes name, product,
-  version, extrainfo, ostype, devicetype, tunnel, method, conf.
+  version, extrainfo, ostype, devicetype, tunnel, method, conf, servicefp (its format and
+  how nmap writes it: :mod:`camaudit.ingest.servicefp`).
 - NSE script output in XML, ``<script id output>`` with structured ``<elem key>`` and
   ``<table key>`` children (https://nmap.org/book/nsedoc-structured.html); keys used here:
   ``http-title`` ``title``/``redirect_url``, ``ssl-cert`` ``pem``, as written by
@@ -46,6 +56,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from camaudit.errors import ParseError
+from camaudit.ingest import servicefp
 from camaudit.ingest.records import Record, Seen, bad_input, norm_address, norm_mac
 from camaudit.model import FieldValue, Observation
 from camaudit.probes import banner as bannerprobe
@@ -249,6 +260,10 @@ def _port_records(address: str, port_el: etree._Element, when: datetime) -> Iter
             tls_ = {"tls": True}
         yield Observation(address=address, port=port, probe="nmap", fields=fields,
                           raw=etree.tostring(service)[:4096], time=when, source="passive")
+        text = service.get("servicefp")
+        if text:
+            yield from _fingerprint_records(address, port, text, when, tls=bool(tls_),
+                                            udp=port_el.get("protocol") == "udp")
     for script in port_el.iter("script"):
         output = _text(script.get("output"), MAX_OUTPUT)
         raw = etree.tostring(script)[:MAX_OUTPUT]
@@ -267,6 +282,24 @@ def _port_records(address: str, port_el: etree._Element, when: datetime) -> Iter
             probe, fields = result
             yield Observation(address=address, port=port, probe=probe, fields=fields,
                               raw=raw, time=when, source="passive")
+
+
+def _fingerprint_records(address: str, port: int, text: str, when: datetime, *,
+                         tls: bool, udp: bool) -> Iterator[Observation]:
+    """The replies of a service fingerprint, read by camaudit's own probe parsers.
+
+    The raw bytes kept are the reply as nmap recorded it (so the evidence hash is
+    that of the reply); `raw_size` is the length nmap declared, larger when nmap
+    cut the reply. A fingerprint that cannot be read adds nothing: the ``nmap``
+    observation of the service (which holds the text) stays.
+    """
+    try:
+        fingerprint = servicefp.parse(text)
+    except ParseError:
+        return
+    for probe, fields, reply in servicefp.readings(fingerprint, port, tls=tls, udp=udp):
+        yield Observation(address=address, port=port, probe=probe, fields=fields,
+                          raw=reply.data, raw_size=reply.declared, time=when, source="passive")
 
 
 def _os_record(address: str, host: etree._Element, when: datetime) -> Observation | None:
