@@ -26,7 +26,8 @@ def test_oem_brand_unmasked_by_hikvision_telltales() -> None:
     device = identify(A, obs)
     assert device.brand == "Annke"
     assert device.manufacturer == "Hikvision"
-    assert device.device_type == "camera"
+    # App-webs/ only leans camera and an RTSP answer names no role: gear, role unknown
+    assert device.device_type == "surveillance"
     assert device.ports == [80, 554, 8000]
     rules = {e.rule for e in device.evidence if e.says == "manufacturer=Hikvision"}
     assert {"hik-sdk-8000", "hik-http-server-app-webs", "hik-realm-hikvision"} <= rules
