@@ -128,6 +128,15 @@ class Summary:
     def findings(self) -> int:
         return sum(len(g.rows) for g in self.groups)
 
+    @property
+    def lead_groups(self) -> list[Group]:
+        """The leads by regime (or finding id), in the order they were sorted."""
+        groups: dict[str, Group] = {}
+        for row in self.leads:
+            key = group_key(row.finding)
+            groups.setdefault(key, Group(key, str(row.finding.get("kind")))).rows.append(row)
+        return list(groups.values())
+
 
 def _device_has_kev(device: DeviceDoc, *, possible: bool) -> bool:
     return any(is_kev(f) and (f.get("status") == "possible") == possible
