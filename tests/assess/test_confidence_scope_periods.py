@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from camaudit.assess import assess, exceeds, load_policies
 from camaudit.model import Device, Evidence, Finding
@@ -171,3 +173,21 @@ def test_a_named_makers_own_hisilicon_device_keeps_its_open_finding() -> None:
                     model="HI3516EV300_X")
     found = assess(device, load_policies(["us-federal"]))
     assert [f.status for f in found if f.id == "ndaa-889"] == ["open"]
+
+
+# -- hostile device strings ------------------------------------------------------------
+
+@settings(max_examples=150, deadline=None)
+@given(brand=st.one_of(st.none(), st.sampled_from(["Lorex", "HiWatch", "Annke", "EZVIZ"]),
+                       st.text(max_size=40)),
+       maker=st.sampled_from([None, "Dahua", "Hikvision", "Xiongmai", "Huawei", "Uniview"]),
+       model=st.one_of(st.none(), st.text(max_size=60), st.from_regex(r"HI35\d\d[A-Z]V\d{3}_\w*")),
+       firmware=st.one_of(st.none(), st.text(max_size=80),
+                          st.dates().map(lambda d: f"2.800.0000016.0.R,build:{d.isoformat()}")))
+def test_any_device_strings_give_findings_never_a_high_lead(
+        brand: str | None, maker: str | None, model: str | None, firmware: str | None) -> None:
+    device = Device(address="127.42.0.41", device_type="camera", brand=brand,
+                    manufacturer=maker, model=model, firmware=firmware)
+    for finding in assess(device, load_policies(["all"])):
+        assert finding.source
+        assert finding.status != "lead" or finding.severity in ("info", "low", "medium")

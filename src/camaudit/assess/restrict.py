@@ -28,19 +28,19 @@ from camaudit.knowledge import KnowledgeBase, makers
 from camaudit.knowledge.readings import Ownership
 from camaudit.knowledge.restrictions import Regime
 from camaudit.knowledge.versions import build_date
-from camaudit.model import SEVERITIES, Device, Finding
+from camaudit.model import SEVERITIES, Device, Finding, Severity
 
 Status = Literal["open", "possible", "lead"]
 #: A lead is listed apart and never outranks this, whatever a policy's severity table says.
-LEAD_SEVERITY = "low"
-LEAD_CEILING = "medium"
+LEAD_SEVERITY: Severity = "low"
+LEAD_CEILING: Severity = "medium"
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 
 def cap_lead(finding: Finding) -> None:
     """A lead rests on an unconfirmed record: never above medium (after policy overrides)."""
     if finding.status == "lead" and _RANK[finding.severity] > _RANK[LEAD_CEILING]:
-        finding.severity = LEAD_CEILING  # type: ignore[assignment]
+        finding.severity = LEAD_CEILING
 
 
 def _sentence(text: str) -> str:
@@ -193,7 +193,7 @@ def component_leads(device: Device, policies: PolicySet, mid: str | None,
         company = owner.name if owner else part.link.company
         maker = device.manufacturer or "unknown"
         out.append(Finding(
-            id=regime.id, kind="restriction", severity=LEAD_SEVERITY, status="lead",  # type: ignore[arg-type]
+            id=regime.id, kind="restriction", severity=LEAD_SEVERITY, status="lead",
             title=(f"{part.link.name} part inside a {maker} device: a lead under "
                    f"{regime.name}, not {company} equipment"),
             source=regime.source, regime=regime.id,
