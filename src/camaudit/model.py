@@ -108,7 +108,9 @@ class Finding:
     severity: Severity
     title: str
     source: str  # URL or citation; no source, no finding
-    status: Literal["open", "accepted", "possible"] = "open"
+    #: open: stands; possible: the device data cannot settle it (firmware or date not read);
+    #: lead: rests on a record its source does not confirm (never above medium); accepted.
+    status: Literal["open", "accepted", "possible", "lead"] = "open"
     detail: str = ""
     evidence: list[str] = field(default_factory=list)  # "rule -> sha256:..." lines
     regime: str | None = None

@@ -391,7 +391,7 @@ def _cell(value: str | None) -> str:
 
 def _worst(findings: list[Finding]) -> str:
     order = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-    open_ = [f for f in findings if f.status != "accepted"]
+    open_ = [f for f in findings if f.status in ("open", "possible")]  # not accepted, not leads
     if not open_:
         return ""
     worst: str = max(open_, key=lambda f: order.get(f.severity, 0)).severity

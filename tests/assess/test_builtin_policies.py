@@ -29,12 +29,15 @@ def _ids(findings: list[Finding]) -> set[str]:
 def test_annke_under_us_federal_gets_889_via_oem_and_kev() -> None:
     findings = assess(_annke(), load_policies(["us-federal"]))
     assert _ids(findings) == {"ndaa-889", "fcc-covered-list", "fcc-22-84",
-                              "us-entity-list-2019", "kev:CVE-2021-36260"}
+                              "us-entity-list-2019-10", "us-ns-cmic", "us-dod-1260h",
+                              "kev:CVE-2021-36260"}
     ndaa = next(f for f in findings if f.id == "ndaa-889")
     assert (ndaa.kind, ndaa.severity, ndaa.regime, ndaa.status) == (
         "restriction", "high", "ndaa-889", "open")
     assert "sold as Annke (via OEM: oem, confirmed, source https://" in ndaa.detail
+    assert "reached as equipment produced by Hikvision" in ndaa.detail
     assert ndaa.source == "https://www.congress.gov/115/plaws/publ232/PLAW-115publ232.pdf"
+    assert {f.id: f.status for f in findings}["us-dod-1260h"] == "lead"
     assert ndaa.evidence == [f"hik-sdk-8000 -> sha256:{'a' * 64} (manufacturer=Hikvision)",
                              f"http-title -> sha256:{'b' * 64} (brand=Annke)"]
     kev = next(f for f in findings if f.id == "kev:CVE-2021-36260")
@@ -102,7 +105,9 @@ def test_dahua_kev_by_build_date_and_lorex_oem() -> None:
     assert {"ndaa-889", "kev:CVE-2021-33044"} <= ids
     assert "kev:CVE-2021-33045" not in ids
     ndaa = next(f for f in findings if f.id == "ndaa-889")
-    assert "sold as Lorex (via OEM: former-subsidiary" in ndaa.detail
+    assert "sold as Lorex: formerly a Dahua subsidiary" in ndaa.detail
+    assert "firmware was built 2020-06-05" in ndaa.detail and "inside that period" in ndaa.detail
+    assert ndaa.status == "open"
 
 
 def test_cve_not_in_kev_is_cve_id_under_security_only() -> None:
@@ -128,7 +133,15 @@ def test_uk_finding_cites_the_statement() -> None:
     plain = next(f for f in assess(device, load_policies(["uk-public-sector"]))
                  if f.id == "uk-sensitive-sites-2022")
     assert plain.severity == "medium"
-    assert plain.source.startswith("Written ministerial statement")
+    # The statement names no company: the finding cites its rule and the written answers.
+    assert plain.source.startswith("https://www.parallelparliament.co.uk/")
+    assert "binds you: policy uk-public-sector" in plain.title
+    assert "names no company" in plain.detail
+    assert "National Intelligence Law" in plain.basis
+    # Under `all` (nobody's scope) the same regime is a rule the maker falls within.
+    other = next(f for f in assess(device, load_policies(["all"]))
+                 if f.id == "uk-sensitive-sites-2022")
+    assert "within the rule of" in other.title and "not prohibited for you" in other.detail
 
 
 def test_assess_is_pure() -> None:

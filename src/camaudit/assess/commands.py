@@ -24,6 +24,11 @@ def policy(
                                     ("unknown-maker", ps.unknown_maker)) if on]
     out.print(f"policies: {', '.join(ps.names)}", markup=False)
     out.print(f"regimes: {', '.join(sorted(ps.regimes)) or '-'}", markup=False)
+    out.print(f"binding (applies to you): {', '.join(sorted(ps.binding)) or '-'}; "
+              "the others only name the maker", markup=False)
+    leads = sorted(r for r in ps.regimes if not ps.knowledge.regimes[r].confirmed)
+    if leads:
+        out.print(f"not confirmed (findings are leads): {', '.join(leads)}", markup=False)
     out.print(f"checks: {', '.join(checks) or '-'}", markup=False)
     for ban in ps.bans:
         out.print(f"ban: {ban.maker} -> {ban.id} ({ban.severity}; {ban.reason})", markup=False)

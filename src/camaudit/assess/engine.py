@@ -3,13 +3,18 @@
 Rules, in the order they run (each finding cites its source; no source, no finding):
 
 restriction    ``device.manufacturer`` is a maker a selected regime (or a policy ban)
-               names -> the regime id; the detail says who made it and, when the
-               brand differs, how the brand sells it ("via OEM", with the oem.yaml
-               source). The brand alone never triggers a restriction.
+               names -> the regime id (``restrict.py``): who made it, how the brand
+               is reached (subsidiary, or "via OEM" as equipment produced by the
+               maker), the ownership period when the brand changed owner, and whether
+               the regime binds the operator ("applies to you") or only names the
+               maker. An unconfirmed regime gives a ``lead``; so does a component of
+               a named company inside another maker's device (a HiSilicon SoC under
+               NDAA 889's component clause). The brand alone never triggers one.
 unknown-maker  a camera/recorder/encoder whose manufacturer is unknown. If its brand
-               is reported to sell hardware of a restricted or banned maker, the
-               finding is ``possible`` and high ("confirm the maker"); otherwise it is
-               open and medium ("cannot rule out covered equipment").
+               is a confirmed name or OEM label of a maker a confirmed regime (or a
+               ban) names, the finding is ``possible`` and high ("confirm the maker");
+               otherwise it is open and medium ("cannot rule out covered equipment"),
+               and an unconfirmed brand link is named in it as a lead to check.
 vulnerability  a record of vulns.yaml for the device's maker (manufacturer, or a brand
                that is itself a maker) whose model and firmware ranges match:
                ``kev:CVE`` (critical) when the CVE is in the KEV catalogue in use, else
@@ -19,9 +24,9 @@ analytics      the device's model is a product reported to infer ethnicity, race
                skin colour -> ``analytics:<id>`` (high), citing the report, EU AI Act
                Art. 5(1)(g) and GDPR Art. 9; a model family match is ``possible``.
 
-Then the policy's severity overrides, and its allow-list: an active entry marks
-the finding ``accepted`` (it stays in the report); an expired one leaves it open
-and says so.
+Then the policy's severity overrides (a lead stays at most medium), and its
+allow-list: an active entry marks the finding ``accepted`` (it stays in the
+report); an expired one leaves it open and says so.
 """
 
 from __future__ import annotations
@@ -30,11 +35,11 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Literal
 
+from camaudit.assess import restrict
 from camaudit.assess.policy import PolicySet
 from camaudit.errors import UsageError
 from camaudit.knowledge import KnowledgeBase, makers
 from camaudit.knowledge.kev import KEV_URL
-from camaudit.knowledge.restrictions import Regime
 from camaudit.knowledge.vulns import match
 from camaudit.model import SEVERITIES, Device, Finding
 
@@ -50,46 +55,12 @@ def _evidence(device: Device, fields: Iterable[str]) -> list[str]:
             if e.says.startswith(prefixes)]
 
 
-def _who(device: Device, maker_name: str, mid: str) -> str:
-    """'manufacturer Hikvision, sold as Annke (via OEM: ...)' for the finding detail."""
-    brand = device.brand
-    if not brand or makers.maker_id(brand) == mid:
-        return f"manufacturer {maker_name}"
-    links = [link for link in makers.oem_links(brand) if link.maker_id == mid]
-    if not links:
-        return (f"manufacturer {maker_name}, sold as {brand} (via OEM: the device's own "
-                f"evidence names the maker; camaudit's OEM data has no {brand} entry)")
-    link = links[0]
-    confirmed = "confirmed" if link.confirmed else "unconfirmed"
-    return (f"manufacturer {maker_name}, sold as {brand} (via OEM: {link.relation}, "
-            f"{confirmed}, source {link.source})")
-
-
-def _restriction(device: Device, regime: Regime, maker_name: str, mid: str,
-                 sensitive: bool) -> Finding:
-    severity = regime.severity
-    extra = ""
-    if regime.id == "uk-sensitive-sites-2022":
-        if sensitive:
-            severity, extra = "high", f" Site {device.site!r} is marked sensitive by the policy."
-        else:
-            extra = " Applies on sensitive sites: mark them in a policy (sensitive_sites)."
-    if regime.note:
-        extra += f" Note: {' '.join(regime.note.split())}."
-    return Finding(
-        id=regime.id, kind="restriction", severity=severity,  # type: ignore[arg-type]
-        title=f"{maker_name} equipment under {regime.name}",
-        source=regime.source, regime=regime.id,
-        detail=f"{_who(device, maker_name, mid)}.{extra}",
-        basis=(f"{regime.jurisdiction} {regime.kind}, effective {regime.effective}. "
-               f"Scope: {regime.scope}"),
-        evidence=_evidence(device, ("manufacturer", "brand")))
-
-
 def _restricted_makers(policies: PolicySet, kb: KnowledgeBase) -> dict[str, list[str]]:
-    """maker id (or normalised banned name) -> the regimes/bans naming it."""
+    """maker id (or normalised banned name) -> the confirmed regimes/bans naming it."""
     out: dict[str, list[str]] = {}
     for rid in sorted(policies.regimes, key=lambda r: (-_RANK[kb.regimes[r].severity], r)):
+        if not kb.regimes[rid].confirmed:
+            continue  # a lead never makes an unknown maker high
         for mid in kb.regimes[rid].makers:
             out.setdefault(mid, []).append(rid)
     for ban in policies.bans:
@@ -113,28 +84,34 @@ def _unknown_maker(device: Device, policies: PolicySet, kb: KnowledgeBase) -> Fi
             detail=(f"brand {brand} is a {name} name ({name} is named by "
                     f"{', '.join(restricted[own])}) but no evidence confirmed the maker; "
                     "confirm the maker"))
+    leads = []
     for link in makers.oem_links(brand):
         key = link.maker_id
-        if key in restricted:
-            confirmed = "confirmed" if link.confirmed else "unconfirmed"
-            return Finding(
-                id="unknown-maker", kind="unknown-maker", severity="high", status="possible",
-                title=f"Maker not confirmed; brand {brand} is sold with {link.maker} hardware",
-                source=link.source, regime=None, evidence=evidence,
-                detail=(f"brand {brand} is sold with {link.maker} hardware per {link.source} "
-                        f"({link.relation}, {confirmed}; at least some products, not "
-                        f"necessarily this one); {link.maker} is named by "
-                        f"{', '.join(restricted[key])}. "
-                        "Confirm the maker"))
+        if key not in restricted:
+            continue
+        said = (f"brand {brand} is sold with {link.maker} hardware per {link.source} "
+                f"({link.relation}, {'confirmed' if link.confirmed else 'unconfirmed'}; at "
+                f"least some products, not necessarily this one); {link.maker} is named by "
+                f"{', '.join(restricted[key])}")
+        if not link.confirmed:
+            leads.append(f"{said}. A lead to check: {link.note or 'the link is unconfirmed'}")
+            continue
+        return Finding(
+            id="unknown-maker", kind="unknown-maker", severity="high", status="possible",
+            title=f"Maker not confirmed; brand {brand} is sold with {link.maker} hardware",
+            source=link.source, regime=None, evidence=evidence,
+            detail=f"{said}. Confirm the maker")
     what = f"brand {brand}" if brand else "no brand"
+    ndaa = kb.regimes.get("ndaa-889")
+    covered = f"equipment covered by {ndaa.name}" if ndaa else "covered equipment"
     return Finding(
         id="unknown-maker", kind="unknown-maker", severity="medium",
         title=f"{(device.device_type or 'device').capitalize()} of unknown maker: "
               "cannot rule out covered equipment",
-        source="https://www.acquisition.gov/far/52.204-25", regime=None, evidence=evidence,
+        source=ndaa.source if ndaa else "camaudit makers.yaml", regime=None, evidence=evidence,
         detail=(f"{what}; the maker could not be determined from what the device said, so "
-                "equipment of a restricted maker (e.g. FAR 52.204-25 covered equipment, sold "
-                "under many OEM labels) cannot be ruled out"))
+                f"equipment of a restricted maker (e.g. {covered}, sold under many OEM "
+                "labels) cannot be ruled out" + "".join(f". {lead}" for lead in leads)))
 
 
 def _vulnerabilities(device: Device, policies: PolicySet, kb: KnowledgeBase,
@@ -178,6 +155,9 @@ def _analytics(device: Device, kb: KnowledgeBase, ids: list[str]) -> list[Findin
     out: dict[str, Finding] = {}
     ai_act = kb.legal.get("eu-ai-act-art5-1g", "")
     gdpr = kb.legal.get("gdpr-art9", "")
+    regime = kb.regimes.get("eu-ai-act-art5-1g")
+    since = regime.day("effective") if regime else None
+    from_day = f" from {since.isoformat()}" if since else ""
     for product in kb.analytics:
         if product.maker not in ids or not product.pattern.search(device.model):
             continue
@@ -194,8 +174,8 @@ def _analytics(device: Device, kb: KnowledgeBase, ids: list[str]) -> list[Findin
                     f"{product.source}"
                     + (f"; the report names a model family, {device.model} is in it"
                        if product.family else "")
-                    + f"). EU AI Act Art. 5(1)(g) prohibits such biometric categorisation "
-                    f"from 2025-02-02 ({ai_act}); GDPR Art. 9 restricts processing that "
+                    + f"). EU AI Act Art. 5(1)(g) prohibits such biometric categorisation"
+                    f"{from_day} ({ai_act}); GDPR Art. 9 restricts processing that "
                     f"reveals racial or ethnic origin ({gdpr})."))
     return list(out.values())
 
@@ -240,7 +220,9 @@ def assess(device: Device, policies: PolicySet, *, today: date | None = None) ->
         for rid in sorted(policies.regimes):
             regime = kb.regimes[rid]
             if mid in regime.makers and regime.covers(device.device_type):
-                findings.append(_restriction(device, regime, name, mid, sensitive))
+                findings.append(restrict.restriction(device, regime, name, mid, policies,
+                                                     sensitive))
+    findings.extend(restrict.component_leads(device, policies, mid, {f.id for f in findings}))
     if device.manufacturer:
         key = mid or makers.norm(device.manufacturer)
         for ban in policies.bans:
@@ -249,7 +231,8 @@ def assess(device: Device, policies: PolicySet, *, today: date | None = None) ->
                     id=ban.id, kind="restriction", severity=ban.severity,  # type: ignore[arg-type]
                     title=f"{ban.maker} equipment is banned by policy {ban.policy}",
                     source=ban.source, regime=ban.policy,
-                    detail=f"{_who(device, ban.maker, mid or key)}. Reason: {ban.reason}",
+                    detail=(f"{restrict.route(device, ban.maker, mid or key, kb)}. "
+                            f"Reason: {ban.reason}"),
                     evidence=_evidence(device, ("manufacturer", "brand"))))
     elif policies.unknown_maker and device.device_type in _MAKER_EXPECTED:
         findings.append(_unknown_maker(device, policies, kb))
@@ -260,14 +243,19 @@ def assess(device: Device, policies: PolicySet, *, today: date | None = None) ->
         findings.extend(_analytics(device, kb, ids))
     for finding in findings:
         _override(finding, policies)
+        restrict.cap_lead(finding)
         _allow(device, finding, policies, today)
     findings.sort(key=lambda f: (-_RANK[f.severity], f.id))
     return findings
 
 
 def exceeds(findings: Iterable[Finding], fail_on: str) -> bool:
-    """True if an open or possible finding is at least `fail_on` severe (for --fail-on)."""
+    """True if an open or possible finding is at least `fail_on` severe (for --fail-on).
+
+    Accepted findings and leads (unconfirmed records, listed apart) never fail a run.
+    """
     if fail_on not in _RANK:
         raise UsageError(f"--fail-on must be one of {', '.join(SEVERITIES[1:])}, not {fail_on!r}")
     floor = _RANK[fail_on]
-    return any(f.status != "accepted" and _RANK[f.severity] >= floor for f in findings)
+    return any(f.status in ("open", "possible") and _RANK[f.severity] >= floor
+               for f in findings)

@@ -7,6 +7,7 @@ default. An operator's policy file has the same keys and may add more::
     policy: acme-estates                  # a name for reports
     extends: [us-federal]                 # built-ins (or "all") to include
     regimes: [uk-sensitive-sites-2022]    # more regimes by id
+    binding: [uk-sensitive-sites-2022]    # regimes that bind this organisation (see below)
     kev: true                             # CISA KEV findings   (kev:CVE-...)
     cve: false                            # other CVE findings  (cve:CVE-...)
     analytics: true                       # ethnicity analytics (analytics:...)
@@ -22,6 +23,14 @@ default. An operator's policy file has the same keys and may add more::
 Several specs combine: regimes and checks are united, bans and allow entries
 added, severities of later specs win. Mistakes raise ConfigError
 ``file:line: what is wrong``.
+
+Scope: a regime binds only some buyers (US federal agencies and contractors, UK
+departments, Australian Defence...). ``binding`` lists the regimes that bind the
+policy's users; their findings say "applies to you", the others "named by". Each
+built-in names what binds its users (us-federal: NDAA 889; uk-public-sector: the UK
+statement; au-gov: none, the 2023 removal binds Defence sites only). ``all`` (the
+default) and ``extends: [all]`` check every regime but bind none: camaudit does not
+know who the operator is. Old regime ids (``us-entity-list-2019``) are still read.
 """
 
 from __future__ import annotations
@@ -34,11 +43,12 @@ from pathlib import Path
 from camaudit.errors import ConfigError
 from camaudit.knowledge import KnowledgeBase, knowledge, yamlio
 from camaudit.knowledge.makers import canonical, maker_id, norm
+from camaudit.knowledge.restrictions import RENAMED
 from camaudit.model import SEVERITIES
 
 BUILTINS = ("us-federal", "uk-public-sector", "au-gov", "eu-ai-act", "security")
 _DIR = Path(__file__).resolve().parent / "policies"
-_KEYS = {"policy", "description", "extends", "regimes", "kev", "cve", "analytics",
+_KEYS = {"policy", "description", "extends", "regimes", "binding", "kev", "cve", "analytics",
          "unknown_maker", "ban", "sensitive_sites", "severity", "allow"}
 _BAN_KEYS = {"maker", "reason", "source", "severity", "id"}
 _ALLOW_KEYS = {"address", "mac", "serial", "finding", "reason", "expires", "approved_by"}
@@ -86,6 +96,8 @@ class PolicySet:
 
     names: list[str] = field(default_factory=list)
     regimes: set[str] = field(default_factory=set)
+    #: regime id -> the policy that says it binds its users ("applies to you")
+    binding: dict[str, str] = field(default_factory=dict)
     kev: bool = False
     cve: bool = False
     analytics: bool = False
@@ -116,8 +128,20 @@ def _severity(where: yamlio.Where, node: yamlio.LDict, key: str, value: object) 
     return str(value)
 
 
+def _regimes(where: yamlio.Where, root: yamlio.LDict, key: str, kb: KnowledgeBase) -> list[str]:
+    out = []
+    for written in where.strings(root, key):
+        rid = RENAMED.get(written, written)
+        if rid not in kb.regimes:
+            raise where.error(root, key, f"unknown regime {written!r} "
+                              f"(known: {', '.join(sorted(kb.regimes))})")
+        out.append(rid)
+    return out
+
+
 def _merge(into: PolicySet, doc: object, origin: str, kb: KnowledgeBase,
-           seen: tuple[str, ...]) -> None:
+           seen: tuple[str, ...], *, binds: bool = True) -> None:
+    """Add one policy file; `binds` is False under ``all``, which binds nobody."""
     where = yamlio.Where(origin)
     root = where.mapping(doc, None, "a policy file")
     where.check_keys(root, _KEYS, "a policy")
@@ -130,12 +154,12 @@ def _merge(into: PolicySet, doc: object, origin: str, kb: KnowledgeBase,
         for builtin in BUILTINS if base == "all" else (base,):
             if builtin not in seen:
                 _merge(into, yamlio.load(_DIR / f"{builtin}.yaml"), f"{builtin}.yaml", kb,
-                       (*seen, builtin))
-    for rid in where.strings(root, "regimes"):
-        if rid not in kb.regimes:
-            raise where.error(root, "regimes", f"unknown regime {rid!r} "
-                              f"(known: {', '.join(sorted(kb.regimes))})")
+                       (*seen, builtin), binds=binds and base != "all")
+    into.regimes.update(_regimes(where, root, "regimes", kb))
+    for rid in _regimes(where, root, "binding", kb):
         into.regimes.add(rid)
+        if binds:
+            into.binding.setdefault(rid, name)
     into.kev |= _flag(where, root, "kev")
     into.cve |= _flag(where, root, "cve")
     into.analytics |= _flag(where, root, "analytics")
@@ -174,12 +198,13 @@ def _severities(into: PolicySet, where: yamlio.Where, root: yamlio.LDict,
     table = root["severity"]
     if not isinstance(table, yamlio.LDict):
         raise where.error(root, "severity", "'severity' must map finding ids to severities")
-    for key, value in table.items():
+    for written, value in table.items():
+        key = RENAMED.get(written, written)
         known = (key in kb.regimes or key in _KINDS or ":" in key
                  or any(b.id == key for b in into.bans))
         if not known:
-            raise where.error(table, key, f"{key!r} is not a finding id, id prefix or kind")
-        into.severity[key] = _severity(where, table, key, value)
+            raise where.error(table, written, f"{key!r} is not a finding id, id prefix or kind")
+        into.severity[key] = _severity(where, table, written, value)
 
 
 def _allows(into: PolicySet, where: yamlio.Where, root: yamlio.LDict, origin: str) -> None:
@@ -198,9 +223,10 @@ def _allows(into: PolicySet, where: yamlio.Where, root: yamlio.LDict, origin: st
             raise where.error(node, None, "an allow entry needs address, mac or serial")
         if not node.get("reason"):
             raise where.error(node, None, "an allow entry needs a reason")
+        finding = where.string(node, "finding", required=False)
         into.allow.append(Allow(
             address=address, mac=mac.lower() if mac else None, serial=serial,
-            finding=where.string(node, "finding", required=False),
+            finding=RENAMED.get(finding, finding) if finding else None,
             reason=where.string(node, "reason") or "",
             expires=where.day(node, "expires") or date.min,
             approved_by=where.string(node, "approved_by", required=False),
@@ -218,7 +244,8 @@ def load_policies(specs: list[str] | None = None) -> PolicySet:
     for spec in specs or ["all"]:
         if spec == "all" or spec in BUILTINS:
             for name in BUILTINS if spec == "all" else (spec,):
-                _merge(out, yamlio.load(_DIR / f"{name}.yaml"), f"{name}.yaml", kb, (name,))
+                _merge(out, yamlio.load(_DIR / f"{name}.yaml"), f"{name}.yaml", kb, (name,),
+                       binds=spec != "all")
             continue
         path = Path(spec)
         if not path.is_file():

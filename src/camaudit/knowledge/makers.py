@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from camaudit.knowledge import yamlio
-from camaudit.knowledge.paths import data_path
+from camaudit.knowledge.paths import data_path, kb_path
 
-__all__ = ["Maker", "OemLink", "all_makers", "canonical", "maker", "maker_id", "oem_links"]
+__all__ = ["Maker", "OemLink", "all_makers", "canonical", "check_oem", "maker", "maker_id",
+           "oem_links"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def _registry() -> _Registry:
                 raise where.error(node, "aliases", f"name {name!r} given to two makers")
             reg.by_name[key] = m.id
     brand_names: dict[str, list[str]] = dict(doc.get("brand_names") or {})
-    oem = yamlio.load(data_path("oem.yaml"))
+    oem = yamlio.load(kb_path("oem.yaml"))
     for node in oem["brands"]:
         label = node["brand"]
         names = brand_names.get(label, [label])
@@ -111,6 +112,26 @@ def _registry() -> _Registry:
             for name in names:
                 reg.links.setdefault(norm(name), []).append(link)
     return reg
+
+
+def check_oem(doc: object, origin: str) -> None:
+    """Refuse an oem.yaml whose brand record lacks its sources, its `confirmed` flag or a
+    known maker (``file:line: what``), before it replaces the copy in use."""
+    where = yamlio.Where(origin)
+    root = where.mapping(doc, None, "oem.yaml")
+    brands = root.get("brands")
+    if not isinstance(brands, list):
+        raise where.error(root, None, "missing list 'brands'")
+    for i in range(len(brands)):
+        node = where.item(brands, i, "a brand")
+        label = where.string(node, "brand")
+        if not isinstance(node.get("sources"), list) or not node["sources"]:
+            raise where.error(node, None, f"brand {label} has no sources")
+        if not isinstance(node.get("confirmed"), bool):
+            raise where.error(node, None, f"brand {label} has no confirmed: true|false flag")
+        for name in where.strings(node, "makers"):
+            if maker_id(name) is None:
+                raise where.error(node, "makers", f"unknown maker {name!r} (makers.yaml)")
 
 
 def maker_id(name: str | None) -> str | None:
@@ -140,6 +161,11 @@ def oem_links(brand: str | None) -> list[OemLink]:
     if not brand:
         return []
     return list(_registry().links.get(norm(brand), []))
+
+
+def forget() -> None:
+    """Drop the parsed files (the OEM file in use changed); the next call reads them again."""
+    _registry.cache_clear()
 
 
 def checked() -> str:

@@ -5,7 +5,12 @@ URL); nothing is fetched by default, so the shipped snapshot keeps working
 offline. Feeds recognised:
 
 - the CISA KEV catalogue in CISA's JSON format (``catalogVersion``...), stored as
-  ``<user dir>/kev.json`` and used when it is at least as new as the snapshot.
+  ``<user dir>/kev.json`` and used when it is at least as new as the snapshot;
+- a knowledge directory (a copy of ``shared/kb``): its ``restrictions.yaml`` (and
+  ``oem.yaml`` when present) are stored in ``<user dir>/kb/`` and used while at least
+  as new as the shipped copies. Refused, with nothing written, when a record lacks its
+  sources or its ``confirmed`` flag, when a regime, company or brand link of the copy
+  in use is gone, or when camaudit's reading (``readings.yaml``) no longer matches it.
 
 A download is capped at :data:`kev.MAX_BYTES` and a timeout; a feed that does
 not check out is rejected before anything is written, and the file is replaced
@@ -22,10 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from camaudit.errors import UsageError
-from camaudit.knowledge import base, kev
+from camaudit.errors import ConfigError, UsageError
+from camaudit.knowledge import base, kev, makers, readings, restrictions, yamlio
 from camaudit.knowledge.makers import maker_id
-from camaudit.knowledge.paths import user_kev_path
+from camaudit.knowledge.paths import KB_FILES, checked_of, kb_path, user_kb_dir, user_kev_path
+
+#: A knowledge file larger than this is not one camaudit wrote or reads.
+KB_MAX_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -72,7 +80,7 @@ def fetch(source: str, *, timeout: float = 30.0, limit: int = kev.MAX_BYTES) -> 
 def _write_atomic(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kev-", suffix=".json")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
@@ -96,3 +104,92 @@ def update(source: str, *, timeout: float = 30.0) -> UpdateResult:
     return UpdateResult(feed="kev", version=catalogue.version, entries=len(catalogue.entries),
                         previous=previous.label, path=path,
                         used=kb.kev.version == catalogue.version, unranged=unranged)
+
+
+@dataclass
+class KbUpdateResult:
+    files: dict[str, Path]  # name -> where it was stored
+    checked: dict[str, str]  # name -> its `checked` date
+    previous: dict[str, str]  # name -> `checked` of the copy in use before
+    used: bool  # False when the shipped copy is newer and stays in use
+    regimes: int
+    unconfirmed: list[str]  # regime ids whose record is confirmed: false (their findings: leads)
+
+
+def _records(doc: yamlio.LDict) -> set[str]:
+    """Every regime, company and brand link of a restrictions file, as 'kind id'."""
+    out = {f"regime {r['id']}" for r in doc["regimes"]}
+    for company in doc["companies"]:
+        out.add(f"company {company['id']}")
+        out.update(f"brand {b['name']} of {company['id']}" for b in company.get("brands") or [])
+    return out
+
+
+def _read_kb(path: Path) -> tuple[bytes, yamlio.LDict]:
+    data = fetch(str(path), limit=KB_MAX_BYTES)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text") from exc
+    doc = yamlio.loads(text, str(path))
+    if not isinstance(doc, yamlio.LDict):
+        raise UsageError(f"{path}: not a knowledge file (a YAML mapping is expected)")
+    return data, doc
+
+
+def _check_restrictions(path: Path, doc: yamlio.LDict) -> list[restrictions.Regime]:
+    """Sources and confirmed flags on every record, nothing dropped, readings still true."""
+    restrictions.check_document(doc, str(path))
+    current = yamlio.load(kb_path("restrictions.yaml"))
+    gone = sorted(_records(current) - _records(doc))
+    if gone:
+        raise UsageError(f"{path}: drops {', '.join(gone)} that the knowledge in use has; "
+                         "a refresh may correct records, not remove them")
+    regimes, _ = restrictions.load_regimes(doc, str(path))
+    companies = restrictions.load_companies(doc, str(path))
+    readings.load_readings(companies, {r.id: r for r in regimes})
+    return regimes
+
+
+def _check_oem(path: Path, doc: yamlio.LDict) -> None:
+    makers.check_oem(doc, str(path))
+    current = yamlio.load(kb_path("oem.yaml"))
+    gone = sorted({str(b["brand"]) for b in current["brands"]}
+                  - {str(b.get("brand")) for b in doc["brands"]})
+    if gone:
+        raise UsageError(f"{path}: drops brand records {', '.join(gone)} that the knowledge in "
+                         "use has; a refresh may correct records, not remove them")
+
+
+def update_kb(directory: Path) -> KbUpdateResult:
+    """Check a knowledge directory's restrictions.yaml (and oem.yaml) and keep them."""
+    if not (directory / "restrictions.yaml").is_file():
+        raise UsageError(f"{directory}: no restrictions.yaml (give a copy of the kb folder)")
+    staged: dict[str, bytes] = {}
+    regimes: list[restrictions.Regime] = []
+    try:
+        for name in KB_FILES:
+            path = directory / name
+            if not path.is_file():
+                continue
+            data, doc = _read_kb(path)
+            if name == "restrictions.yaml":
+                regimes = _check_restrictions(path, doc)
+            else:
+                _check_oem(path, doc)
+            if not str(doc.get("checked", "")).strip():
+                raise UsageError(f"{path}: no top-level 'checked:' date")
+            staged[name] = data
+    except ConfigError as exc:
+        raise UsageError(f"refused, nothing changed: {exc}") from exc
+    previous = {name: checked_of(kb_path(name)) for name in staged}
+    files = {}
+    for name, data in staged.items():
+        files[name] = user_kb_dir() / name
+        _write_atomic(files[name], data)
+    base.reload()
+    base.knowledge()
+    return KbUpdateResult(
+        files=files, checked={n: checked_of(p) for n, p in files.items()}, previous=previous,
+        used=all(kb_path(n) == p for n, p in files.items()), regimes=len(regimes),
+        unconfirmed=[r.id for r in regimes if not r.confirmed])

@@ -90,8 +90,13 @@ def findings(device: DeviceDoc) -> list[FindingDoc]:
 
 
 def active_findings(device: DeviceDoc) -> list[FindingDoc]:
-    """Findings still to act on: open or possible, not those the operator accepted."""
-    return [f for f in findings(device) if f.get("status", "open") != "accepted"]
+    """Findings still to act on: open or possible; not accepted ones, and not leads."""
+    return [f for f in findings(device) if f.get("status", "open") not in ("accepted", "lead")]
+
+
+def is_lead(finding: FindingDoc) -> bool:
+    """A lead rests on a record its source does not confirm: listed apart, never counted."""
+    return finding.get("status") == "lead"
 
 
 def worst_severity(items: list[FindingDoc]) -> str | None:

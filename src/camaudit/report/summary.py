@@ -4,7 +4,9 @@ The HTML report, the terminal and the PDF all start from the same
 :class:`Summary`, so the numbers a compliance officer quotes agree everywhere.
 Findings are grouped by regime (the finding ids of CONTRACTS.md); each group
 keeps the citations of its findings, because a finding without its source is
-not one.
+not one. Leads (status ``lead``: the record they rest on is not confirmed) are
+kept apart in ``Summary.leads`` and counted nowhere else. Titles and advice here
+name no date and no company: those come from the findings (the knowledge files).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from camaudit.report.document import (
     group_key,
     has_kind,
     is_kev,
+    is_lead,
     is_oem,
     iter_findings,
     kind_rank,
@@ -29,12 +32,17 @@ from camaudit.report.document import (
 
 #: Headings for the regime ids of CONTRACTS.md; the citation itself comes from each finding.
 GROUP_TITLES: dict[str, str] = {
-    "ndaa-889": "US NDAA FY2019 section 889 / FAR 52.204-25",
+    "ndaa-889": "US NDAA section 889 / FAR 52.204-25",
     "fcc-covered-list": "FCC Covered List",
     "fcc-22-84": "FCC 22-84: no new equipment authorisations",
-    "us-entity-list-2019": "US Entity List (2019 additions)",
-    "uk-sensitive-sites-2022": "UK direction on surveillance equipment at sensitive sites (2022)",
-    "au-defence-2023": "Australia: Defence removal of surveillance devices (2023)",
+    "us-entity-list-2019-10": "US Entity List (Xinjiang additions, first tranche)",
+    "us-entity-list-2020-06": "US Entity List (Xinjiang additions, second tranche)",
+    "us-ns-cmic": "US NS-CMIC list (securities)",
+    "us-dod-1260h": "US DoD 1260H list",
+    "us-tx-prohibited-technologies": "Texas prohibited technologies (state devices)",
+    "uk-sensitive-sites-2022": "UK statement on surveillance equipment at sensitive sites",
+    "au-defence-2023": "Australia: Defence removal of surveillance devices",
+    "eu-parliament-hikvision-2021": "European Parliament: removal from its premises",
     "eu-ai-act-art5-1g": "EU AI Act Art. 5(1)(g): ethnicity and race analytics",
     "analytics": "Analytics that infer race or ethnicity",
     "kev": "Known exploited vulnerabilities (CISA KEV)",
@@ -46,11 +54,12 @@ GROUP_TITLES: dict[str, str] = {
 #: Plain words per finding kind: what it means and what to do about it.
 KIND_ADVICE: dict[str, str] = {
     "restriction": "The real maker of this equipment is named by a procurement, authorisation "
-    "or removal rule. Check whether the rule applies to your organisation and use, then plan "
-    "the replacement below.",
+    "or removal rule (or falls within its rule). Each finding says whether the rule binds you "
+    "under your policy (\"applies to you\") or only names the maker (\"named by\"); check "
+    "the scope against your organisation and use, then plan the replacement below.",
     "analytics": "This equipment offers analytics publicly reported to infer race or ethnicity. "
-    "Such biometric categorisation is prohibited in the EU since 2 February 2025: make sure the "
-    "feature is not licensed or enabled, and record how you checked.",
+    "Such biometric categorisation is prohibited in the EU (the finding gives the date): make "
+    "sure the feature is not licensed or enabled, and record how you checked.",
     "vulnerability": "The firmware found is affected by a published vulnerability. Update the "
     "firmware or isolate the device; a KEV entry means attackers are known to exploit it.",
     "unknown-maker": "camaudit could not tell who made this device. Inspect it physically or ask "
@@ -113,10 +122,20 @@ class Summary:
     unknown_maker: int
     white_label: int
     groups: list[Group]
+    leads: list[FindingRow] = field(default_factory=list)  # status lead: listed apart
 
     @property
     def findings(self) -> int:
         return sum(len(g.rows) for g in self.groups)
+
+    @property
+    def lead_groups(self) -> list[Group]:
+        """The leads by regime (or finding id), in the order they were sorted."""
+        groups: dict[str, Group] = {}
+        for row in self.leads:
+            key = group_key(row.finding)
+            groups.setdefault(key, Group(key, str(row.finding.get("kind")))).rows.append(row)
+        return list(groups.values())
 
 
 def _device_has_kev(device: DeviceDoc, *, possible: bool) -> bool:
@@ -128,7 +147,11 @@ def summarise(doc: Doc) -> Summary:
     """Count devices by class and maker, and group findings by regime, worst first."""
     devices: list[DeviceDoc] = list(doc.get("devices") or [])
     groups: dict[str, Group] = {}
+    leads: list[FindingRow] = []
     for index, device, finding in iter_findings(doc):
+        if is_lead(finding):
+            leads.append(FindingRow(index, device, finding))
+            continue
         key = group_key(finding)
         group = groups.setdefault(key, Group(key, str(finding.get("kind"))))
         group.rows.append(FindingRow(index, device, finding))
@@ -150,4 +173,5 @@ def summarise(doc: Doc) -> Summary:
         unknown_maker=sum(has_kind(d, "unknown-maker") for d in devices),
         white_label=sum(is_oem(d) for d in devices),
         groups=ordered,
+        leads=sorted(leads, key=lambda r: (group_key(r.finding), r.device_index)),
     )

@@ -10,7 +10,8 @@ so firmware variants restate only what differs. The schema:
     serial: template; mac_oui: "AA:BB:CC" or null
     findings: [ids under policy `all`, besides the restrictions that follow from
                the maker via _restrictions.yaml]
-    findings_unverified: {id: why it is not in `findings`}
+    findings_unverified: {id: why it is not in `findings`} (also the maker's leads of
+               _restrictions.yaml; an id here is dropped from `findings`)
     tcp: {port: {proto: http|https|rtsp|raw|xmeye|dvrip|hostile, ...}}
     udp: {port: {proto: wsd|ssdp|ubnt|dhip, ...}}   (a child's `port: null` drops the base's)
     origins: {key: {repo, path, commit} | {document, url, page} | {none: why}}
@@ -132,7 +133,8 @@ def _origin_keys(service: Mapping[str, Any]) -> list[str]:
     return keys
 
 
-def _check(stem: str, data: Mapping[str, Any], makers: Mapping[str, list[str]]) -> Persona:
+def _check(stem: str, data: Mapping[str, Any], makers: Mapping[str, list[str]],
+           leads: Mapping[str, Mapping[str, str]] | None = None) -> Persona:
     where = f"zoo/personas/{stem}.yaml"
     for key in _REQUIRED:
         if key not in data:
@@ -166,12 +168,15 @@ def _check(stem: str, data: Mapping[str, Any], makers: Mapping[str, list[str]]) 
             if key not in origins:
                 raise ConfigError(f"{where}: port {port}: origin '{key}' is not in origins")
     maker = identity.get("manufacturer")
-    findings = [*makers.get(str(maker), []), *(data.get("findings") or [])]
+    unverified = {**(leads or {}).get(str(maker), {}),
+                  **dict(data.get("findings_unverified") or {})}
+    findings = [f for f in [*makers.get(str(maker), []), *(data.get("findings") or [])]
+                if f not in unverified]
     return Persona(
         id=stem, kind=kind, hostile=bool(data.get("hostile", False)),
         weight=float(data.get("weight", 1.0)), identity=identity,
         findings=tuple(dict.fromkeys(findings)),
-        findings_unverified=dict(data.get("findings_unverified") or {}),
+        findings_unverified=unverified,
         serial=str(data.get("serial", "ZOO{{n9}}")),
         mac_oui=data.get("mac_oui"), vars={k: str(v) for k, v in (data.get("vars") or {}).items()},
         tcp=tcp, udp=udp, origins=origins, note=str(data.get("note", "")),
@@ -185,11 +190,13 @@ def load_all() -> dict[str, Persona]:
     raw = _read_raw()
     table = raw.get("_restrictions", {})
     makers = {str(k): list(v["findings"]) for k, v in (table.get("makers") or {}).items()}
+    # Unconfirmed regimes naming the maker give findings of status lead, not findings.
+    leads = {str(k): dict(v.get("leads") or {}) for k, v in (table.get("makers") or {}).items()}
     out: dict[str, Persona] = {}
     for stem in raw:
         if stem.startswith("_") or raw[stem].get("abstract"):
             continue
-        out[stem] = _check(stem, _resolve(stem, raw), makers)
+        out[stem] = _check(stem, _resolve(stem, raw), makers, leads)
     return out
 
 

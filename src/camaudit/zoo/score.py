@@ -60,7 +60,8 @@ def score(document: dict[str, Any], manifest: dict[str, Any], *,
             result.wrong_maker += 1
         if truth.get("device_type") == "other" and got.get("device_type") not in ("other", None):
             result.decoys_called_cameras += 1
-        got_ids = {f["id"] for f in got.get("findings", []) if f.get("status") != "possible"}
+        got_ids = {f["id"] for f in got.get("findings", [])
+                   if f.get("status") not in ("possible", "lead")}
         if got_ids == set(truth.get("findings", [])):
             result.findings_exact += 1
         else:
