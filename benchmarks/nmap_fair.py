@@ -72,10 +72,10 @@ def parse(path: str) -> dict[str, list[dict[str, str]]]:
             if state is None or state.get("state") != "open":
                 continue
             svc = port.find("service")
-            entry = {"port": port.get("portid", ""), "name": "", "product": "",
+            entry = {"port": port.get("portid", ""), "name": "", "product": "", "version": "",
                      "extrainfo": "", "devicetype": "", "cpe": ""}
             if svc is not None:
-                for key in ("name", "product", "extrainfo", "devicetype"):
+                for key in ("name", "product", "version", "extrainfo", "devicetype"):
                     entry[key] = svc.get(key, "")
                 entry["cpe"] = " ".join(c.text or "" for c in svc.iter("cpe"))
             services.append(entry)
@@ -108,19 +108,37 @@ def _makers(svc: dict[str, str]) -> list[str]:
             if re.search(pattern, text) or re.search(pattern, vendors.casefold())]
 
 
-def device(address: str, services: list[dict[str, str]]) -> dict[str, Any]:
-    """One camaudit/1-shaped device from nmap's services of one host."""
+def _hardware(services: list[dict[str, str]]) -> tuple[str | None, str | None]:
+    """(model, firmware) nmap states: a hardware CPE's product, an OS CPE's version."""
+    model = firmware = None
+    for svc in services:
+        for cpe in svc["cpe"].split():
+            parts = cpe.split(":")
+            if len(parts) >= 4 and parts[1] == "/h" and parts[3] and model is None:
+                model = parts[3]
+            if len(parts) >= 5 and parts[1] == "/o" and parts[4] and firmware is None:
+                firmware = parts[4]
+    return model, firmware
+
+
+def device(address: str, services: list[dict[str, str]],
+           artefacts: frozenset[str] = ZOO_ARTEFACTS) -> dict[str, Any]:
+    """One camaudit/1-shaped device from nmap's services of one host.
+
+    `artefacts`: products ignored as zoo artefacts (pass an empty set for real replies).
+    """
     classes: set[str] = set()
     makers: Counter[str] = Counter()
-    for svc in services:
-        if svc["product"] in ZOO_ARTEFACTS:
-            continue
+    kept = [svc for svc in services if svc["product"] not in artefacts]
+    for svc in kept:
         classes |= _classes(svc)
         makers.update(_makers(svc))
     device_type = next((c for c in _ORDER if c in classes), None)
     maker = makers.most_common(1)[0][0] if makers else None
+    model, firmware = _hardware(kept)
     return {"address": address, "ports": sorted(int(s["port"]) for s in services),
-            "device_type": device_type, "manufacturer": maker, "findings": []}
+            "device_type": device_type, "manufacturer": maker, "model": model,
+            "firmware": firmware, "findings": []}
 
 
 def document(path: str) -> dict[str, Any]:
