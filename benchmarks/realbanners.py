@@ -41,6 +41,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import machine  # noqa: E402
 import nmap_fair  # noqa: E402
 import replay  # noqa: E402
 
@@ -158,11 +159,11 @@ def _cell(value: Any) -> str:
     return "–" if value is None else str(value).replace("|", "\\|")
 
 
-def markdown(res: Results) -> str:
+def markdown(res: Results, heading: str = "### Real banners") -> str:
     replayed = [r for r in res.replays if r.replayable]
     apart = [r for r in res.replays if not r.replayable]
     files = Counter(r.sample["file"] for r in replayed)
-    lines = [f"### Real banners: {len(replayed)} held-out samples replayed on {replay.NET} "
+    lines = [f"{heading}: {len(replayed)} held-out samples replayed on {replay.NET} "
              f"({', '.join(f'{n} {f}' for f, n in sorted(files.items()))}); "
              f"{len(apart)} not replayable", "",
              "| tool | " + " | ".join(f"{f} right/wrong/missed" for f in FIELDS) + " |",
@@ -229,8 +230,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", help="markdown file to append the table to")
     args = parser.parse_args()
-    import machine
-
     machine.ensure_nmap()
     res = run()
     text = markdown(res)

@@ -4,7 +4,8 @@ The samples (tests/identify/heldout/*.yaml) hold what a real device sent, as
 observations (probe, port, fields, optional ``raw`` reply text). This module turns
 the ones a TCP client can ask for back into servers:
 
-- ``http``: a reply per observation with its status, ``Server``, ``WWW-Authenticate``
+- ``http``: a reply per observation with its status (200 when the source does not show
+  it), ``Server``, ``WWW-Authenticate``
   (scheme and realm), ``Location``, ``Content-Type``, the other ``headers`` and the
   ``body``; a ``title`` without a body is sent in a minimal HTML page. ``raw`` that
   starts with ``HTTP/`` is sent as is. A reply recorded on another path is also
@@ -12,7 +13,8 @@ the ones a TCP client can ask for back into servers:
   any other path gets ``404`` with the same ``Server`` header. A favicon is never
   served: only its hash is known, not its bytes.
 - ``rtsp``: each request gets the observation recorded for its method (OPTIONS,
-  DESCRIBE), else the first one; ``CSeq`` is echoed; the SDP session level
+  DESCRIBE), else the first one (status 200 when not shown); ``CSeq`` is echoed; a
+  Digest challenge gets a fixed dummy nonce; the SDP session level
   (``sdp_origin``, ``sdp_session``, ``sdp_info``, ``sdp_tool``) becomes the body of a
   200 ``application/sdp`` answer. Several requests per connection, as RFC 2326 allows.
 - ``banner``: the greeting is sent on connect (FTP, Telnet, SSH, other), nothing else.
@@ -336,7 +338,6 @@ class ReplayServer:
     def _context(self, fields: dict[str, Any], tag: str) -> ssl.SSLContext:
         cert, key = certificate(fields, Path(self.tmp.name), tag)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1
         ctx.set_ciphers("ALL:@SECLEVEL=0")
         ctx.load_cert_chain(cert, key)
         return ctx
@@ -359,7 +360,11 @@ class ReplayServer:
 
     def __enter__(self) -> ReplayServer:
         self.thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=60)
+        try:
+            asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=60)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
