@@ -48,6 +48,8 @@ import replay  # noqa: E402
 SURVEILLANCE = {"camera", "recorder", "encoder", "vms", "surveillance"}
 ROLES = {"camera", "recorder", "encoder", "vms"}
 FIELDS = ("class", "role", "manufacturer", "model", "firmware")
+#: The manufacturer split by what the source says: a maker, or null (no maker may be named).
+SPLIT = ("maker named", "maker null")
 TOOLS = ("camaudit scan", "nmap -sV", "nmap -sV -sC")
 
 
@@ -95,13 +97,15 @@ def answers(device: dict[str, Any] | None) -> dict[str, Any]:
 @dataclass
 class Score:
     counts: dict[str, Counter[str]] = field(
-        default_factory=lambda: {f: Counter() for f in FIELDS})
+        default_factory=lambda: {f: Counter() for f in (*FIELDS, *SPLIT)})
     wrong: list[str] = field(default_factory=list)
 
     def add(self, sample_id: str, want: dict[str, Any], got: dict[str, Any]) -> None:
         for name, value in want.items():
             verdict = judge(name, value, got.get(name))
             self.counts[name][verdict] += 1
+            if name == "manufacturer":
+                self.counts[SPLIT[value is None]][verdict] += 1
             if verdict == "wrong":
                 self.wrong.append(f"{sample_id}: {name}={got.get(name)!r}, source says {value!r}")
 
@@ -166,13 +170,15 @@ def markdown(res: Results, heading: str = "### Real banners") -> str:
     lines = [f"{heading}: {len(replayed)} held-out samples replayed on {replay.NET} "
              f"({', '.join(f'{n} {f}' for f, n in sorted(files.items()))}); "
              f"{len(apart)} not replayable", "",
-             "| tool | " + " | ".join(f"{f} right/wrong/missed" for f in FIELDS) + " |",
-             "|---" * (len(FIELDS) + 1) + "|"]
+             "| tool | " + " | ".join(f"{f} right/wrong/missed" for f in (*FIELDS, *SPLIT))
+             + " |", "|---" * (len(FIELDS) + len(SPLIT) + 1) + "|"]
     for tool in TOOLS:
         s = res.scores[tool]
         lines.append(f"| {tool} | " + " | ".join(
             f"{s.counts[f]['right']}/{s.counts[f]['wrong']}/{s.counts[f]['missed']}"
-            for f in FIELDS) + " |")
+            for f in (*FIELDS, *SPLIT)) + " |")
+    lines += ["", "right/wrong/missed: a missed field is an answer left empty; \"maker null\" "
+              "samples are right when no maker is named."]
     lines += ["", "Per sample (class and maker; nmap = `nmap -sV`):", "",
               "| sample | address | expected class / maker | camaudit | nmap -sV | "
               "nmap product lines | not replayed |", "|---|---|---|---|---|---|---|"]
