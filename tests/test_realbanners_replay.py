@@ -70,12 +70,12 @@ def test_rtsp_sample_answers_options_with_its_server_and_cseq() -> None:
     assert b"Server: Wowza Streaming Engine 4.7.5.01 build21752\r\n" in data
 
 
-def test_http_sample_answers_its_realm_on_root() -> None:
-    r, port = _moved("tp-link-tl-wr740n-router-realm", 11)
+def test_http_sample_answers_its_status_and_realm_on_root() -> None:
+    r, port = _moved("dsl-router-realm-http-stats", 11)
     with replay.ReplayServer([r]):
         data, _ = _exchange(r.address, port, b"GET / HTTP/1.0\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 401 Unauthorized\r\n")
-    assert b'WWW-Authenticate: Basic realm="TP-LINK Wireless Lite N Router WR740N"' in data
+    assert b'WWW-Authenticate: Basic realm="DSL Router"' in data
 
 
 def test_tls_sample_presents_its_certificate_subject() -> None:
