@@ -17,6 +17,7 @@ import argparse
 import ipaddress
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -30,6 +31,7 @@ sys.path.insert(0, str(HERE))
 
 import machine  # noqa: E402
 import nmap_fair  # noqa: E402
+import realbanners  # noqa: E402
 from measure import Run, median, spread, timed  # noqa: E402
 
 from camaudit.sweep import DEFAULT_PORTS  # noqa: E402
@@ -41,6 +43,8 @@ PORTS = ",".join(str(p) for p in DEFAULT_PORTS)
 #: (tests use 127.42/.43/.47/.57/.66/.67/.77).
 SWEEP_NET = "127.200.0.0/16"
 BIG_NET = "127.192.0.0/12"  # 1,048,576 addresses, holds SWEEP_NET
+#: realbanners.py replays held-out samples on 127.203.0.0/16, inside BIG_NET: it runs
+#: after the memory runs, never while BIG_NET is scanned.
 IDENT_NET = "127.201.0.0/24"
 
 
@@ -67,6 +71,7 @@ class Results:
     ident: dict[str, Any] = field(default_factory=dict)
     memory: dict[str, Any] = field(default_factory=dict)
     scaling: list[dict[str, Any]] = field(default_factory=list)
+    real: realbanners.Results | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -230,15 +235,34 @@ def bench_scaling_point(res: Results, work: Path, manifest: dict[str, Any]) -> N
     log(f"scaling {len(devices)}: {run.wall:.1f}s, {run.rss_mb:.0f} MB")
 
 
+# -- 5. real banners ----------------------------------------------------------------
+def bench_real_banners(res: Results, work: Path) -> None:
+    """Held-out real replies replayed on loopback; camaudit and nmap scored per field."""
+    try:
+        res.real = realbanners.run(work / "real")
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        res.notes.append(f"real banners not measured: {exc}")
+        return
+    f = res.real.figures()
+    log(f"real banners: class {f['real_class'][0]}/{f['real_class'][1]}, "
+        f"maker {f['real_maker'][0]}/{f['real_maker'][1]}")
+
+
 # -- report ------------------------------------------------------------------------
 def summary_line(res: Results) -> str:
     f = res.facts
     sweep = median([r["ratio"] for r in res.sweep])
     ca, na = res.ident["camaudit_acc"], res.ident["nmap_acc"]
+    real = "real_class=n/a real_maker=n/a"
+    if res.real is not None:
+        rf = res.real.figures()
+        real = (f"real_class={rf['real_class'][0]}/{rf['real_class'][1]} "
+                f"real_maker={rf['real_maker'][0]}/{rf['real_maker'][1]}")
     return (f"summary: date={f['date']} commit={f['commit'].split('+')[0]} "
             f"sweep={sweep:.2f}x identification={res.ident['ratio']:.2f}x "
             f"class_acc={ca[0]:.3f}/{na[0]:.3f} maker_acc={ca[1]:.3f}/{na[1]:.3f} "
-            f"rss_mb={res.memory['full']['rss']:.0f} rss_growth={res.memory['growth']:.2f}")
+            f"rss_mb={res.memory['full']['rss']:.0f} rss_growth={res.memory['growth']:.2f} "
+            f"{real}")
 
 
 def markdown(res: Results, chart: str | None) -> str:
@@ -303,6 +327,8 @@ def markdown(res: Results, chart: str | None) -> str:
                      f"{r['rss']:.0f} | {r['cpu']:.1f} | {r['class']:.3f} | {r['maker']:.3f} |")
     if chart:
         lines += ["", f"![time and RSS against devices]({chart})"]
+    if res.real is not None:
+        lines += ["", realbanners.markdown(res.real, heading="### 5. Real banners").rstrip()]
     for note in res.notes:
         lines += ["", f"Note: {note}"]
     lines += ["", summary_line(res), ""]
@@ -372,6 +398,8 @@ def main() -> int:
         res.scaling.sort(key=lambda r: r["devices"])
         log("waiting for nmap -sV")
         bench_identification(res, work, ident_zoo.manifest, nmap_sv)
+        (work / "real").mkdir()
+        bench_real_banners(res, work)
     res.facts["load_after"] = machine.load()
     picture = chart(res, Path(args.chart))
     rel = os.path.relpath(args.chart, Path(args.results).parent) if picture else None
