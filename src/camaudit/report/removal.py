@@ -230,7 +230,9 @@ class RemovalPlan:
             model=device.get("model"),
             regimes=tuple(dict.fromkeys(group_key(f) for f in restrictions)),
             severity=worst_severity(restrictions) or "info",
-            exploited=any(f.get("kind") == "vulnerability" and is_kev(f) for f in active),
+            # As the summary counts it: a KEV finding, unless the firmware was not conclusive.
+            exploited=any(f.get("kind") == "vulnerability" and is_kev(f)
+                          and f.get("status") != "possible" for f in active),
             cost_class=cost_class,
             cost=self.table.classes.get(cost_class, self.table.classes["unknown"]),
         ))
