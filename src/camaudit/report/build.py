@@ -135,8 +135,9 @@ def build_reports(
                 context = page_context(scan, summary, plan, diff=diff, generated=generated,
                                        printing=True)
                 _write(head, lambda out: write_page(out, context, None))
-                built.pdf_pages = print_parts([("Summary", head), *appendix_files], pdf,
-                                              chromium=binary)
+                built.pdf_pages = print_parts(
+                    [("Summary", head), *appendix_files], pdf, chromium=binary,
+                    title=f"Video-surveillance audit — {_title(scan)}")
         finally:
             if appendix is not None:
                 appendix.close()
