@@ -19,6 +19,7 @@ cross-reference table, trailer), as Chromium writes its own.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from pathlib import Path
 from typing import IO
@@ -158,7 +159,10 @@ def concatenate(parts: list[tuple[str, Path]], out: IO[bytes], *, title: str = "
         if numbers:
             marks.append((name, writer.reserve(), numbers[0]))
         kids += numbers
-        del part  # the part's parsed objects go now, not at the end
+        # pypdf's objects point back at their reader (cycles): without a collection here,
+        # a dozen parsed parts piled up before the collector ran (+120 MB at 50 parts).
+        del part
+        gc.collect()
     writer.write(pages_root, DictionaryObject({
         NameObject("/Type"): NameObject("/Pages"),
         NameObject("/Kids"): ArrayObject([_ref(n) for n in kids]),
