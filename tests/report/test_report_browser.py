@@ -179,6 +179,7 @@ def test_pdf_is_printed_in_parts_and_merged(tmp_path: Path, doc: dict[str, Any])
         "Summary", "Devices 1–2", "Devices 3–4", "Devices 5–5"]
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert "Findings by regime" in text and "Removal plan" in text
+    assert "Appendix: devices 5–5" in text  # the last, short part says where it ends
     for device in doc["devices"]:
         assert device["address"] in text
         for item in device["evidence"]:

@@ -15,6 +15,7 @@ bytes per finding group entry; everything a device says stays on disk.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,35 +53,39 @@ class Built:
 
 
 class _PrintParts:
-    """The PDF appendix as HTML files of PART_SIZE rows each, written while devices stream."""
+    """The PDF appendix as HTML files of `size` rows each, written while devices stream.
+
+    A part's rows go to a side file first: its heading names its first and last device,
+    and the last part's end is known only when the devices run out."""
 
     def __init__(self, work: Path, title: str, size: int) -> None:
         self.work, self.title, self.size = work, title, size
         self.files: list[tuple[str, Path]] = []
-        self._out: IO[str] | None = None
+        self._rows: IO[str] | None = None
         self._first = self._count = 0
 
     def add(self, index: int, row: str) -> None:
-        if self._out is None:
+        if self._rows is None:
             self._first = index + 1
-            path = self.work / f"part-{len(self.files) + 1:04d}.html"
-            self._out = path.open("w", encoding="utf-8")
-            self.files.append((f"Devices {self._first}–", path))
-            self._out.write(part_shell(self.title, self._first, self._first + self.size - 1)[0])
-        self._out.write(row)
+            self._rows = (self.work / "rows.html").open("w+", encoding="utf-8")
+        self._rows.write(row)
         self._count += 1
         if self._count % self.size == 0:
             self._close(index + 1)
 
     def _close(self, last: int) -> None:
-        if self._out is None:
+        if self._rows is None:
             return
-        # The head was written before the part's last device was known: say it in the tail.
-        self._out.write(part_shell(self.title, self._first, last)[1])
-        self._out.close()
-        self._out = None
-        title, path = self.files[-1]
-        self.files[-1] = (f"{title}{last}", path)
+        path = self.work / f"part-{len(self.files) + 1:04d}.html"
+        head, tail = part_shell(self.title, self._first, last)
+        with path.open("w", encoding="utf-8") as out:
+            out.write(head)
+            self._rows.seek(0)
+            shutil.copyfileobj(self._rows, out, 1024 * 1024)
+            out.write(tail)
+        self._rows.close()
+        self._rows = None
+        self.files.append((f"Devices {self._first}–{last}", path))
 
     def finish(self) -> list[tuple[str, Path]]:
         self._close(self._count)
