@@ -148,10 +148,10 @@ def _from_mention(mention: Mention, found: list[Finding],
                       if others else "")),
             detail=(f"{mention.model} is {mention.manufacturer} equipment: {mention.how}"
                     + (f" (source: {mention.source})" if mention.source else "")
-                    + f". Regimes naming {mention.manufacturer}: {', '.join(regimes)}. "
-                    + (f"{top.detail}" if status != "lead" or top.status == "lead" else
-                       "Lead, not a finding: the brand's link to the maker is unconfirmed.")
-                    )))
+                    + f". {top.title}. Regimes naming {mention.manufacturer}: "
+                    + ", ".join(regimes) + "."
+                    + (" Lead, not a finding: the brand's link to the maker is unconfirmed."
+                       if status == "lead" else ""))))
     for f in found:
         if f.kind != "analytics":
             continue

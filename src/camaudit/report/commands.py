@@ -97,6 +97,11 @@ def report(
         devices, found = write_csv(doc, csv)
         _said("CSV, one row per device", devices)
         _said("CSV, one row per finding", found)
+        from camaudit.report.documents import write_documents_csv
+
+        in_documents = write_documents_csv(doc, csv)
+        if in_documents:
+            _said("CSV, one row per document finding", in_documents)
     if cyclonedx:
         write_cyclonedx(doc, cyclonedx)
         _said("CycloneDX 1.6", cyclonedx)

@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from camaudit.errors import UsageError
+from camaudit.report import documents as doc_section
 from camaudit.report.charts import bar_chart
 from camaudit.report.diff import ScanDiff
 from camaudit.report.document import (
@@ -183,6 +184,10 @@ def render_html(
         diff=diff,
         advice=KIND_ADVICE,
         severity_rank=severity_rank,
+        docs=doc_section.documents(doc),
+        docs_summary=doc_section.summary(doc),
+        docs_findings=doc_section.sorted_findings,
+        kind_titles=doc_section.KIND_TITLES,
     )
 
 
