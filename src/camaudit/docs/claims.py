@@ -7,7 +7,8 @@ can follow why a sentence was or was not reported:
    spaces OCR puts between Han characters removed.
 2. *Sentences* end at . ! ? ; 。！？； (a full stop only before a space), at a blank
    line, before a bullet or numbered item or a heading, at the end of a line too short
-   to have been wrapped (under 3/4 of the page's widest), and — for DOCX, XLSX and
+   to have been wrapped (under 3/4 of the page's widest), before a capital when the
+   line does not run on (no trailing comma, "and", "of", "not" ...), and — for DOCX, XLSX and
    HTML, whose lines are paragraphs, rows and cells — at every line end. A line ending
    in a colon is the *heading* of the lines under it ("Recognised attributes:").
 3. *Score* each vocabulary term found (``vocabulary.yaml`` says why each word is there):
@@ -100,6 +101,15 @@ def _width(line: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
 
 
+_RUNS_ON = re.compile(r"(?:[,\-–(/&]|\b(?:and|or|of|to|the|a|an|not|no|by|for|with|in|"
+                     r"on|as|shall|must|will|may|can|is|are|be|that|which|such)\b)$", re.I)
+
+
+def _new_sentence(line: str, nxt: str) -> bool:
+    """English: the next line starts with a capital and this one does not run on."""
+    return nxt[:1].isupper() and nxt[:1].isascii() and not _RUNS_ON.search(line)
+
+
 def _list_item(line: str) -> bool:
     """A line that can sit under a heading: a bullet, or a short line without a full stop."""
     return bool(_BULLET.match(line)) or (len(line) <= 80 and not _END.search(line))
@@ -127,7 +137,7 @@ def _sentences(text: _PageText) -> list[_Sentence]:
         nxt = text.lines[i + 1] if i + 1 < len(text.lines) else ""
         closes = (text.page.blocks or not nxt or bool(_BULLET.match(nxt))
                   or line.endswith((":", "：")) or nxt.endswith((":", "："))
-                  or _width(line) < text.wrap)
+                  or _width(line) < text.wrap or _new_sentence(line, nxt))
         if not text.text[max(cut, base):base + len(line)].strip():
             start = None
         elif closes:
@@ -212,10 +222,10 @@ def _in_sentence(text: _PageText, sentence: _Sentence, vocab: Vocabulary) -> lis
                 score += SECOND
             score = min(1.0, score)
             why = None
-            if negated:
-                score, why = score * DAMP, "negated"
-            elif regulatory:
+            if regulatory:
                 score, why = score * DAMP, "regulatory text"
+            elif negated:
+                score, why = score * DAMP, "negated"
             elif score < FINDING:
                 why = "no analytics context"
             severity = None if why else ("high" if score >= HIGH else "medium")

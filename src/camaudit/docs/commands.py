@@ -17,6 +17,7 @@ EPILOG = ("Examples:\n\n  camaudit docs scan bids/ --json bids.json --fail-on hi
 
 app = typer.Typer(name="docs", help="Audit documents: spec sheets, tenders, contracts, bills "
                   "of materials (PDF, DOCX, XLSX, HTML, text; English and Chinese).",
+                  epilog="Example:\n\n  camaudit docs scan bids/ --json bids.json",
                   no_args_is_help=True)
 
 

@@ -104,7 +104,7 @@ def _says(word: str) -> tuple[dict[str, str], Rule | None]:
 
 def _name_before(line: str, at: int) -> tuple[str | None, str | None]:
     """(maker, brand) named right before offset `at`: the 1-3 words or Han run before it."""
-    before = line[:at].rstrip(" :-–(（")
+    before = line[:at].rstrip(" :-–(（|")
     candidates: list[str] = []
     han = _HAN_TAIL.search(before)
     if han:

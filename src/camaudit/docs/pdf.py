@@ -65,7 +65,9 @@ def read_pdf(path: str, limits: Limits) -> Extracted:
                     text = text[: max(0, limits.doc_chars - total)]
                     out.notes.append(f"text cut at {limits.doc_chars:,} characters")
                 total += len(text)
-                page.lines = _LINE_BREAK.split(text)
+                lines = _LINE_BREAK.split(text)
+                # Tesseract puts a blank line between blocks: a page's lines are its text lines
+                page.lines = [line for line in lines if line.strip()] if page.ocr else lines
             except (pdfium.PdfiumError, ocr.OcrError) as exc:
                 page.not_read = str(exc)
             finally:
