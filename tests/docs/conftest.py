@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from camaudit.docs import ocr
+
 from . import makedocs
 
 
@@ -91,7 +92,8 @@ def write_bids(folder: Path, *, scanned: bool) -> Bids:
     plant[("spec.html", 1, 6)] = {"claim:skin-colour"}
     quiet.add(("spec.html", 1, 7))
 
-    (folder / "清单.txt").write_bytes("设备清单\n录像机型号 DS-7608NXI-I2/8P/S 2 台\n".encode("gb18030"))
+    listing = "设备清单\n录像机型号 DS-7608NXI-I2/8P/S 2 台\n"
+    (folder / "清单.txt").write_bytes(listing.encode("gb18030"))
     plant[("清单.txt", 1, 2)] = {"ndaa-889"}
 
     if scanned:

@@ -50,6 +50,9 @@ def read_pdf(path: str, limits: Limits) -> Extracted:
                 continue
             try:
                 text = _text(handle, limits.page_chars)
+                if len(text) >= limits.page_chars:
+                    out.notes.append(f"page {index + 1}: text cut at {limits.page_chars:,} "
+                                     "characters")
                 if _blank(text) and _has_image(handle, pdfium_c.FPDF_PAGEOBJ_IMAGE):
                     if tesseract is None:
                         page.not_read = "scanned page (no text layer); OCR is not installed"
@@ -73,6 +76,9 @@ def read_pdf(path: str, limits: Limits) -> Extracted:
             finally:
                 handle.close()
             if total >= limits.doc_chars:
+                if index + 1 < min(count, limits.max_pages):
+                    out.notes.append(f"text cut at {limits.doc_chars:,} characters: pages "
+                                     f"after {index + 1} not read")
                 break
     finally:
         pdf.close()
