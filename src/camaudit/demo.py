@@ -55,6 +55,8 @@ def _write_reports(store: Store, scan_id: int, out_dir: Path) -> dict[str, Path]
         paths["PDF report"] = pdf
     assert built.csv is not None
     paths["CSV (devices)"], paths["CSV (findings)"] = built.csv
+    if built.documents_csv is not None:
+        paths["CSV (documents)"] = built.documents_csv
     doc = store.document(scan_id)
     write_json(doc, str(out_dir / "audit.json"))
     paths["camaudit/1 JSON"] = out_dir / "audit.json"

@@ -13,10 +13,11 @@ so that 5,000 or 50,000 devices are written in bounded memory:
     html.py       the self-contained HTML report (Jinja2, autoescape, hash-based CSP):
                   summary first, then a compact searchable appendix of every device
     templates/    report.html, device.html (appendix entry/row), appendix_part.html (PDF),
-                  report.css, report.js (inlined into the page)
+                  documents.html (the documents section), report.css, report.js (inlined)
     pdf.py        the report printed by headless Chromium, in parts
     pdfmerge.py   the parts joined into one PDF, part by part (pypdf's parser)
     csvout.py     a CSV row per device and per finding (formula cells neutralised)
+    documents.py  the documents of a ``docs scan``: their report section and their CSV
     cyclonedx.py  CycloneDX 1.6 hardware BOM with vulnerabilities and KEV references
     removal.py    the removal plan and its cost table (costs.yaml: placeholder figures)
     diff.py       what changed between two scans, for the terminal and the report

@@ -10,7 +10,9 @@ files. Only then is the summary known, so the page around the appendix is
 written last (html.py) and the PDF parts are printed and merged (pdf.py).
 
 Memory grows with the number of devices only by their addresses and a few
-bytes per finding group entry; everything a device says stays on disk.
+bytes per finding group entry; everything a device says stays on disk. The
+documents a ``docs scan`` read are few and read whole (documents.py): their
+section is part of the summary page, their CSV is written beside the device CSV.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import IO
 from camaudit.errors import UsageError
 from camaudit.report.csvout import CsvWriter
 from camaudit.report.diff import ScanDiff
+from camaudit.report.documents import write_documents_csv
 from camaudit.report.html import (
     HtmlAppendix,
     page_context,
@@ -49,6 +52,7 @@ class Built:
     devices: int
     findings: int
     csv: tuple[Path, Path] | None = None
+    documents_csv: Path | None = None  # one row per document finding, when documents were read
     pdf_pages: int | None = None
 
 
@@ -109,6 +113,7 @@ def build_reports(
 
     binary = (chromium or find_chromium()) if pdf is not None else None  # fail before work
     scan = source.scan()
+    documents = source.documents()
     summary = Summary()
     plan = RemovalPlan(table or load_cost_table())
     appendix = HtmlAppendix() if html is not None else None
@@ -130,15 +135,18 @@ def build_reports(
                 csv_out.close()
         built = Built(summary.devices, summary.findings,
                       csv=csv_out.paths if csv_out is not None else None)
+        if csv is not None:
+            built.documents_csv = write_documents_csv(documents, csv)
         try:
             if html is not None:
-                context = page_context(scan, summary, plan, diff=diff, generated=generated)
+                context = page_context(scan, summary, plan, documents=documents, diff=diff,
+                                       generated=generated)
                 _write(html, lambda out: write_page(out, context, appendix))
             if parts is not None and pdf is not None:
                 appendix_files = parts.finish()
                 head = Path(work) / "part-0000.html"
-                context = page_context(scan, summary, plan, diff=diff, generated=generated,
-                                       printing=True)
+                context = page_context(scan, summary, plan, documents=documents, diff=diff,
+                                       generated=generated, printing=True)
                 _write(head, lambda out: write_page(out, context, None))
                 built.pdf_pages = print_parts(
                     [("Summary", head), *appendix_files], pdf, chromium=binary,

@@ -128,6 +128,8 @@ def report(
             if built.csv:
                 _said("CSV, one row per device", built.csv[0])
                 _said("CSV, one row per finding", built.csv[1])
+            if built.documents_csv:
+                _said("CSV, one row per document finding", built.documents_csv)
         if cyclonedx:
             from camaudit.report.cyclonedx import write_cyclonedx
 

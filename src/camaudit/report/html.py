@@ -41,6 +41,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from camaudit.errors import UsageError
+from camaudit.report import documents as doc_section
 from camaudit.report.charts import bar_chart
 from camaudit.report.diff import ScanDiff
 from camaudit.report.document import (
@@ -278,9 +279,11 @@ class HtmlAppendix:
 
 
 def page_context(scan: dict[str, Any], summary: Summary, plan: RemovalPlan, *,
-                 diff: ScanDiff | None = None, generated: datetime | None = None,
-                 printing: bool = False) -> dict[str, Any]:
-    """What report.html needs, from the counts (never from the devices themselves)."""
+                 documents: list[dict[str, Any]] | None = None, diff: ScanDiff | None = None,
+                 generated: datetime | None = None, printing: bool = False) -> dict[str, Any]:
+    """What report.html needs, from the counts (never from the devices themselves) and the
+    documents a ``docs scan`` read (few, so held whole: their section is in the summary)."""
+    docs = list(documents or [])
     scan_label = (f"scan {scan['id']}" if scan.get("id") is not None
                   else f"scan of {scan.get('started') or 'unknown date'}")
     return {
@@ -300,6 +303,10 @@ def page_context(scan: dict[str, Any], summary: Summary, plan: RemovalPlan, *,
         "diff": diff,
         "advice": KIND_ADVICE,
         "appendix": Markup(_APPENDIX),
+        "docs": docs,
+        "docs_summary": doc_section.summary(docs),
+        "docs_findings": doc_section.sorted_findings,
+        "kind_titles": doc_section.KIND_TITLES,
     }
 
 

@@ -6,7 +6,8 @@ large estate must not hold that document in memory, so a format asks a
 one at a time, in address order. :class:`DocSource` wraps a document already
 loaded (a ``scan --json`` file, tests); :class:`StoreSource` reads the store a
 batch at a time (``Store.iter_devices``) and turns each device into its JSON
-form, so memory does not grow with the number of devices.
+form, so memory does not grow with the number of devices. The documents a
+``docs scan`` read (``documents[]``, few beside the devices) are read whole.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class Source(Protocol):
         """The document's devices in order; each call starts again from the first."""
         ...
 
+    def documents(self) -> list[dict[str, Any]]:
+        """The document's ``documents`` (what ``docs scan`` read); empty when there are none."""
+        ...
+
     def document(self) -> Doc:
         """The whole document in memory, for the formats that still need it (CycloneDX)."""
         ...
@@ -48,6 +53,9 @@ class DocSource:
     def devices(self) -> Iterator[DeviceDoc]:
         yield from self.doc.get("devices") or []
 
+    def documents(self) -> list[dict[str, Any]]:
+        return list(self.doc.get("documents") or [])
+
     def document(self) -> Doc:
         return self.doc
 
@@ -64,6 +72,7 @@ class StoreSource:
         self.store = store
         self.scan_id = scan_id
         self._scan: dict[str, Any] | None = None
+        self._documents: list[dict[str, Any]] | None = None
 
     def scan(self) -> dict[str, Any]:
         if self._scan is None:
@@ -78,6 +87,15 @@ class StoreSource:
         for device in self.store.iter_devices(self.scan_id):
             yield device.to_json()
 
+    def documents(self) -> list[dict[str, Any]]:
+        if self._documents is None:
+            self._documents = self.store.documents(self.scan_id)
+        return self._documents
+
     def document(self) -> Doc:
         """The whole document in memory, for the formats that still need it (CycloneDX)."""
-        return {"schema": "camaudit/1", "scan": self.scan(), "devices": list(self.devices())}
+        doc: Doc = {"schema": "camaudit/1", "scan": self.scan()}
+        if self.documents():  # as Store.document: the key only when documents were read
+            doc["documents"] = self.documents()
+        doc["devices"] = list(self.devices())
+        return doc
