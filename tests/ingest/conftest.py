@@ -375,3 +375,15 @@ def lab_nmap(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_nmap([CAMERA, RECORDER], ports, out,
                     "http-title,http-headers,http-server-header,ssl-cert,rtsp-methods,"
                     "http-favicon")
+
+
+def nmap_observations(path: Path) -> dict[str, list[Observation]]:
+    """The observations an nmap XML file gives, by address (read with camaudit's ingest)."""
+    from camaudit.ingest import nmapxml
+
+    out: dict[str, list[Observation]] = {}
+    with path.open("rb") as fh:
+        for record in nmapxml.parse_nmap_xml(fh, path.name):
+            if isinstance(record, Observation):
+                out.setdefault(record.address, []).append(record)
+    return out

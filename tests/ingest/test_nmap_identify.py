@@ -13,23 +13,12 @@ import pytest
 from camaudit.cli import main
 from camaudit.identify import identify
 from camaudit.identify.rules import load_rules
-from camaudit.ingest import nmapxml
-from camaudit.model import Observation
 
-from .conftest import CAMERA, RECORDER
-
-
-def _observations(path: Path) -> dict[str, list[Observation]]:
-    out: dict[str, list[Observation]] = {}
-    with path.open("rb") as fh:
-        for record in nmapxml.parse_nmap_xml(fh, path.name):
-            if isinstance(record, Observation):
-                out.setdefault(record.address, []).append(record)
-    return out
+from .conftest import CAMERA, RECORDER, nmap_observations
 
 
 def test_nmap_service_results_name_maker_and_class(lab_nmap: Path) -> None:
-    obs = _observations(lab_nmap)
+    obs = nmap_observations(lab_nmap)
     only_nmap = [o for o in obs[CAMERA] if o.probe == "nmap"]
     device = identify(CAMERA, only_nmap)
     assert device.manufacturer == "Hikvision"

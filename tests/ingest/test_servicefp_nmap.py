@@ -22,14 +22,14 @@ from lxml import etree
 
 from camaudit.cli import main
 from camaudit.identify import identify
-from camaudit.ingest import nmapxml, servicefp
+from camaudit.ingest import servicefp
 from camaudit.model import Observation
 from camaudit.netio import Budget, Net
 from camaudit.probes import rtsp
 from camaudit.scope import Scope
 from camaudit.zoo import run_in_subprocess
 
-from .conftest import run_nmap
+from .conftest import nmap_observations, run_nmap
 
 NET = "127.78.0.0/24"
 PERSONAS = ("amcrest-ipc", "axis-m3024")
@@ -62,15 +62,6 @@ def nmap_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     yield Run(xml, devices, active)
 
 
-def _observations(path: Path) -> dict[str, list[Observation]]:
-    out: dict[str, list[Observation]] = {}
-    with path.open("rb") as fh:
-        for record in nmapxml.parse_nmap_xml(fh, path.name):
-            if isinstance(record, Observation):
-                out.setdefault(record.address, []).append(record)
-    return out
-
-
 def test_nmap_wrote_fingerprints_we_can_read(nmap_run: Run) -> None:
     tree = etree.parse(str(nmap_run.xml))
     prints = {(h.find("address").get("addr"), int(p.get("portid"))): p.find("service")
@@ -85,7 +76,7 @@ def test_nmap_wrote_fingerprints_we_can_read(nmap_run: Run) -> None:
 
 
 def test_replies_read_by_the_rtsp_probe_parser(nmap_run: Run) -> None:
-    obs = _observations(nmap_run.xml)
+    obs = nmap_observations(nmap_run.xml)
     for persona, device in nmap_run.devices.items():
         passive = [o for o in obs[device["address"]] if o.probe == "rtsp"]
         assert passive, persona
@@ -105,7 +96,7 @@ def test_replies_read_by_the_rtsp_probe_parser(nmap_run: Run) -> None:
 
 
 def test_fingerprints_name_the_makers(nmap_run: Run) -> None:
-    obs = _observations(nmap_run.xml)
+    obs = nmap_observations(nmap_run.xml)
     amcrest = nmap_run.devices["amcrest-ipc"]["address"]
     axis = nmap_run.devices["axis-m3024"]["address"]
     # nmap's own service lines name neither maker.

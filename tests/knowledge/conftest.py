@@ -10,3 +10,4 @@ import pytest
 @pytest.fixture(autouse=True)
 def _shipped_knowledge_only(isolated_knowledge: Path) -> Path:
     return isolated_knowledge
+

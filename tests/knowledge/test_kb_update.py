@@ -7,26 +7,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-import typer
+from cli_harness import update_app
 from typer.testing import CliRunner
 
 from camaudit.assess import assess, load_policies
 from camaudit.errors import CamauditError
-from camaudit.knowledge import commands, kb_versions, knowledge
+from camaudit.knowledge import kb_versions, knowledge
 from camaudit.knowledge.paths import data_path
 from camaudit.knowledge.update import update_kb
 from camaudit.model import Device
-
-
-def _app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """Test harness."""
-
-    commands.register(app)
-    return app
 
 
 @pytest.fixture
@@ -50,7 +39,7 @@ def test_a_newer_copy_is_kept_and_used(kb_copy: Path, isolated_knowledge: Path) 
     # A correction a refresh may bring: the Texas list confirmed.
     _edit(kb_copy / "restrictions.yaml", "    confirmed: false\n    note: \"the official list",
           "    confirmed: true\n    note: \"the official list")
-    result = CliRunner().invoke(_app(), ["update", "--from", str(kb_copy)])
+    result = CliRunner().invoke(update_app(), ["update", "--from", str(kb_copy)])
     assert result.exit_code == 0, result.output
     assert "restrictions.yaml checked 2026-12-01" in result.output
     assert (isolated_knowledge / "kb" / "restrictions.yaml").is_file()

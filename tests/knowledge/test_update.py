@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-import typer
+from cli_harness import update_app
 from typer.testing import CliRunner
 
 from camaudit.errors import CamauditError
-from camaudit.knowledge import commands, kb_versions, knowledge
+from camaudit.knowledge import kb_versions, knowledge
 from camaudit.knowledge.update import update
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "src/camaudit/knowledge/data/kev" / \
@@ -59,15 +59,6 @@ def feed_server() -> Iterator[str]:
         thread.join(timeout=5)
 
 
-def _app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """Test harness."""
-
-    commands.register(app)
-    return app
 
 
 def test_update_from_file(tmp_path: Path, isolated_knowledge: Path) -> None:
@@ -84,7 +75,7 @@ def test_update_from_file(tmp_path: Path, isolated_knowledge: Path) -> None:
 
 def test_update_from_url_via_cli(feed_server: str, isolated_knowledge: Path) -> None:
     _Feed.routes["/feeds/kev.json"] = (200, _newer_catalogue())
-    result = CliRunner().invoke(_app(), ["update", "--from", f"{feed_server}/feeds/kev.json"])
+    result = CliRunner().invoke(update_app(), ["update", "--from", f"{feed_server}/feeds/kev.json"])
     assert result.exit_code == 0, result.output
     assert "kev 2026.11.24: 1405 entries" in result.output
     assert knowledge().kev.version == "2026.11.24"
@@ -128,6 +119,6 @@ def test_unreachable_and_bad_sources(tmp_path: Path) -> None:
 
 
 def test_help_has_an_example() -> None:
-    result = CliRunner().invoke(_app(), ["update", "--help"])
+    result = CliRunner().invoke(update_app(), ["update", "--help"])
     assert result.exit_code == 0
     assert "camaudit update --from" in result.output
