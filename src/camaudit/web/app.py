@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from camaudit import __version__
@@ -27,8 +28,9 @@ from camaudit.errors import CamauditError, StoreError, UsageError
 from camaudit.report.html import safe_url
 from camaudit.store import Store
 from camaudit.store.console import Console
-from camaudit.web.deps import LoginRequired, is_api
+from camaudit.web.deps import LoginRequired, is_api, permission_of
 from camaudit.web.jobs import Jobs
+from camaudit.web.permissions import PUBLIC
 from camaudit.web.security import RateLimit, Vault
 
 STATIC = Path(__file__).with_name("static")
@@ -137,7 +139,24 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.router.add_event_handler("shutdown", store.close)
+    for method, path, permission in route_table():
+        if (permission is None) != ((method, path) in PUBLIC):
+            raise RuntimeError(f"{method} {path}: every route names a permission or is public")
     return app
+
+
+def route_table() -> list[tuple[str, str, str | None]]:
+    """(method, path, permission) of every route the console serves: the authorisation
+    matrix walks this list, and ``create_app`` refuses a route without a permission."""
+    from camaudit.web import routes_api, routes_pages
+
+    table: list[tuple[str, str, str | None]] = [("GET", "/api/v1/openapi.json", None),
+                                                ("GET", "/static", None)]
+    for router in (routes_api.router, routes_pages.router):
+        for route in router.routes:
+            for method in sorted(set(getattr(route, "methods", None) or ()) - {"HEAD"}):
+                table.append((method, str(getattr(route, "path", "")), permission_of(route)))
+    return table
 
 
 def _same_origin(request: Request) -> bool:
