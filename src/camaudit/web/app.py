@@ -96,7 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
         response: Response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"  # no-referrer makes Origin "null"
         response.headers["X-Frame-Options"] = "DENY"
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
