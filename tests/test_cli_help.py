@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from camaudit.cli import app
 
 COMMANDS = ["scope", "scan", "show", "explain", "scans", "demo", "policy", "update", "report",
-            "evidence", "verify", "keygen", "diff", "ingest", "zoo"]
+            "evidence", "verify", "keygen", "diff", "ingest", "zoo", "serve", "users"]
 
 runner = CliRunner()
 

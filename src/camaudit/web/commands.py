@@ -18,7 +18,8 @@ from camaudit.cliutil import DEFAULT_DB, DbOption, info, out
 from camaudit.errors import UsageError
 
 users_app = typer.Typer(help="Console accounts: add users, make API tokens, revoke them.",
-                        no_args_is_help=True)
+                        no_args_is_help=True,
+                        epilog="Example:\n\n  camaudit users add alice --role auditor")
 
 SecretsOption = Annotated[Path | None, typer.Option(
     "--secrets", file_okay=False, help="Directory of the console's keys (device-credential "
@@ -148,7 +149,10 @@ def users_revoke(name: Annotated[str, typer.Argument(help="The user's name.")],
 
 @users_app.command("list")
 def users_list(db: DbOption = DEFAULT_DB) -> None:
-    """List the console's users."""
+    """List the console's users.
+
+    Example: camaudit users list --db out/demo/camaudit.db
+    """
     for user in _console(db).users():
         sites = ", ".join(user.sites) if user.sites is not None else "all sites"
         state = "disabled" if user.disabled else "active"
