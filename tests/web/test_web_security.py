@@ -158,7 +158,7 @@ def assert_inert(page: str, where: str) -> None:
             assert not name.startswith("on") and name not in ("autofocus", "style", "srcdoc"), \
                 f"{where}: <{tag} {name}=...>"
             if name in ("href", "src", "action", "hx-get", "hx-post"):
-                assert value is not None and re.match(r"^(/|\?|#|https?://)", value), \
+                assert value is not None and re.match(r"^(/|\?|#|https?://|data:,$)", value), \
                     f"{where}: {tag} {name}={value!r}"
         if tag == "script":
             assert attrs.get("src") == "/static/htmx.min.js", where

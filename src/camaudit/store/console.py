@@ -36,7 +36,6 @@ from sqlalchemy.engine import Connection
 from camaudit.errors import UsageError
 from camaudit.model import utcnow
 from camaudit.store.db import Store, _utc
-from camaudit.store.schema import findings as t_findings
 from camaudit.store.schema import metadata
 
 ROLES: tuple[str, ...] = ("viewer", "auditor", "admin")
@@ -406,8 +405,3 @@ class Console:
         if secret is None:
             raise UsageError(f"no stored credential named {name!r}")
         return bytes(secret)
-
-
-# The inventory filters findings by scan and id (web console, 5,000-device stores);
-# migration 0003 creates this index on the scan tables' `findings`.
-Index("ix_findings_scan_finding", t_findings.c.scan_id, t_findings.c.finding_id)

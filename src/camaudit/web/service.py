@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from camaudit.errors import UsageError
 from camaudit.model import Device, Observation
@@ -25,8 +29,10 @@ from camaudit.store import inventory as inv
 from camaudit.store.console import Console, RemovalMark
 
 Sites = inv.Sites
+T = TypeVar("T")
 
 
+@functools.cache
 def policy_filter(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(regimes, finding-id prefixes) a built-in policy checks, for the inventory filter."""
     from camaudit.assess.policy import BUILTINS, load_policies
@@ -130,11 +136,48 @@ class RemovalView:
         return dict(sorted(sums.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+_CACHE: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_KEEP = 16
+
+
+def _finished_scan_cached(store: Store, scan_id: int, what: tuple[Any, ...],
+                          build: Callable[[], T]) -> T:
+    """`build()`, kept in memory when the scan is finished: a finished scan never changes
+    (resuming one gives it a new `finished` time, hence a new key). Results are shared:
+    callers must not change them."""
+    scan = store.scan(scan_id)
+    if scan["status"] != "done":
+        return build()
+    key = (store.url, scan_id, scan["finished"], *what)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return cast(T, _CACHE[key])
+    value = build()
+    with _CACHE_LOCK:
+        _CACHE[key] = value
+        while len(_CACHE) > _CACHE_KEEP:
+            _CACHE.popitem(last=False)
+    return value
+
+
+def light_document(store: Store, scan_id: int, sites: Sites,
+                   kind: str | None = None) -> dict[str, Any]:
+    """The scan's document with devices as ``inventory.summary_devices`` reads them: enough
+    for findings by regime, the removal plan and the diff of a 5,000-device audit without
+    reading 20,000 findings' evidence."""
+    def build() -> dict[str, Any]:
+        doc = document(store, scan_id, [], sites)
+        doc["devices"] = inv.summary_devices(store, scan_id, sites=sites, kind=kind)
+        return doc
+
+    return _finished_scan_cached(store, scan_id, ("light", sites, kind), build)
+
+
 def removal(store: Store, console: Console, scan_id: int, sites: Sites) -> RemovalView:
     """The report's removal plan, each line with its console status (who, when, why)."""
-    restricted = inv.DeviceFilter(kind="restriction")
-    devices = inv.query_devices(store, scan_id, restricted, sites=sites, limit=None).devices
-    doc = document(store, scan_id, devices, sites)
+    doc = light_document(store, scan_id, sites, "restriction")
     table = cost_table(console)
     plan = plan_removal(doc, table)
     keys = [inv.doc_device_key(item.device) for item in plan.items]
@@ -144,13 +187,24 @@ def removal(store: Store, console: Console, scan_id: int, sites: Sites) -> Remov
 
 
 def findings(store: Store, scan_id: int, sites: Sites) -> Summary:
-    """Findings by regime, as the report's summary groups them (only devices with findings
-    are read: the summary's device counts are not shown on this page)."""
-    return summarise(scan_document(store, scan_id, sites, inv.DeviceFilter(kind="*")))
+    """Findings by regime, as the report's summary groups them."""
+    return _finished_scan_cached(store, scan_id, ("summary", sites),
+                                 lambda: summarise(light_document(store, scan_id, sites)))
+
+
+def warm_up() -> None:
+    """Load what the first device page and policy filter would otherwise wait for: the
+    fingerprint rule index and the policies with their knowledge (about a second)."""
+    from camaudit.identify import explain as explain_device
+
+    explain_device(Device("127.0.0.1"), [Observation("127.0.0.1", 80, "http",
+                                                     {"server": "warm-up"})])
+    policy_filter("all")
 
 
 def diff(store: Store, old: int, new: int, sites: Sites) -> ScanDiff:
-    return diff_documents(scan_document(store, old, sites), scan_document(store, new, sites))
+    """``camaudit diff`` of two scans (what it compares needs no evidence)."""
+    return diff_documents(light_document(store, old, sites), light_document(store, new, sites))
 
 
 def explain(store: Store, scan_id: int, device: Device) -> tuple[list[str], list[Observation]]:

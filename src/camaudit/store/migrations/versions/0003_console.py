@@ -119,15 +119,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
     )
-    # The inventory filters by these columns (web console, 5,000-device stores).
-    with op.batch_alter_table("findings") as batch_op:
-        batch_op.create_index("ix_findings_scan_finding", ["scan_id", "finding_id"],
-                              unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("findings") as batch_op:
-        batch_op.drop_index("ix_findings_scan_finding")
     op.drop_table("device_credentials")
     op.drop_table("unit_costs")
     with op.batch_alter_table("removal_status") as batch_op:
