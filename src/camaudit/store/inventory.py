@@ -134,17 +134,18 @@ def query_devices(store: Store, scan_id: int, flt: DeviceFilter, *, sites: Sites
     with store._tx("filtering devices") as conn:
         rows = conn.execute(query).all()
 
-    def key(row: Any) -> tuple[Any, ...]:
-        value = row[2]
-        if sort == "address":
-            return (_address_key(row[1]),)
-        missing = value is None
-        if isinstance(value, str):
-            value = value.casefold()
-        # unknown values last whichever the direction; ties in address order
-        return ((missing != descending), value if not missing else 0, _address_key(row[1]))
+    rows = sorted(rows, key=lambda row: _address_key(row[1]))
+    if sort != "address":
+        def key(row: Any) -> tuple[bool, Any]:
+            value = row[2].casefold() if isinstance(row[2], str) else row[2]
+            missing = value is None
+            # unknown values last in either direction; the stable sort keeps ties in
+            # ascending address order
+            return ((not missing) if descending else missing), (0 if missing else value)
 
-    rows = sorted(rows, key=key, reverse=descending)
+        rows.sort(key=key, reverse=descending)
+    elif descending:
+        rows.reverse()
     end = None if limit is None else offset + limit
     shown = rows[offset:end]
     return Page(len(rows), offset, limit or len(rows),
