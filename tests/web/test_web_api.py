@@ -110,3 +110,27 @@ def test_starting_audits_over_the_api(served: Any, zoo: Any) -> None:
         assert all(d["site"] == "api site" for d in devices)
     log = served.console.audit_log(50)
     assert any(e["action"] == "audit.start" and e["target"] == f"scan {scan_id}" for e in log)
+
+
+def test_accepted_devices_become_a_policy_allow_list(served: Any, tmp_path: Path) -> None:
+    from camaudit.assess import assess, load_policies
+
+    s = served.store
+    address = s.addresses[1]
+    client, csrf = served.browser_session("auditor")
+    with client:
+        marked = client.post(f"/scans/{s.b}/removal/{address}", data={
+            "status": "accepted", "reason": "compensating control: isolated VLAN",
+            "expires": "2031-06-30", "csrf": csrf})
+        assert marked.status_code == 303
+        missing = client.post(f"/scans/{s.b}/removal/{address}", data={
+            "status": "accepted", "reason": "", "csrf": csrf})
+        assert missing.status_code == 400  # an acceptance needs a reason and an expiry
+        text = client.get(f"/scans/{s.b}/allow-list.yaml").text
+    path = tmp_path / "allow.yaml"
+    path.write_text(text)
+    (device,) = served.app.state.store.devices(s.b, address)
+    found = assess(device, load_policies(["all", str(path)]))
+    restrictions = [f for f in found if f.kind == "restriction" and f.status != "lead"]
+    assert restrictions and all(f.status == "accepted" for f in restrictions)
+    assert all("isolated VLAN" in (f.accepted_reason or "") for f in restrictions)

@@ -290,6 +290,17 @@ def removal_page(request: Request, scan_id: int, principal: Read,
                    costs_set=console.unit_costs())
 
 
+@router.get("/scans/{scan_id}/allow-list.yaml")
+def allow_list(request: Request, scan_id: int, principal: Read) -> Response:
+    """Accepted devices as a policy file's allow list, for the CLI's next scans."""
+    store, console, _ = _state(request)
+    service.scan_or_404(store, scan_id, principal.sites)
+    view = service.removal(store, console, scan_id, principal.sites)
+    return PlainTextResponse(service.allow_list(view, scan_id), media_type="application/yaml",
+                             headers={"Content-Disposition": "attachment; "
+                                      f'filename="camaudit-allow-list-{scan_id}.yaml"'})
+
+
 @router.post("/scans/{scan_id}/removal/{address}")
 def mark_removal(request: Request, scan_id: int, address: str, principal: Removal,
                  status: Annotated[str, Form(max_length=16)],

@@ -255,3 +255,28 @@ def report_html(store: Store, console: Console, scan_id: int, sites: Sites) -> s
 
     doc = scan_document(store, scan_id, sites)
     return render_html(doc, plan=plan_removal(doc, cost_table(console)))
+
+
+def allow_list(view: RemovalView, scan_id: int) -> str:
+    """The accepted devices of a removal plan as a policy file's ``allow`` list (YAML), so
+    that ``camaudit scan --policy all --policy FILE`` reports them as accepted too."""
+    import yaml
+
+    entries = []
+    for row in view.rows:
+        mark = row.mark
+        if row.status != "accepted" or mark is None or mark.expires is None:
+            continue
+        device = row.item.device
+        where = ({"serial": device["serial"]} if device.get("serial")
+                 else {"mac": device["mac"]} if device.get("mac")
+                 else {"address": device["address"]})
+        for regime in row.item.regimes:
+            entries.append({**where, "finding": regime,
+                            "reason": f"{mark.reason} (web console, {mark.time:%Y-%m-%d})",
+                            "expires": mark.expires, "approved_by": mark.who})
+    head = (f"# Accepted devices of audit {scan_id}, from the camaudit web console.\n"
+            "# Use: camaudit scan ... --policy all --policy THIS_FILE\n")
+    body = yaml.safe_dump({"policy": "console-allow-list", "allow": entries},
+                          sort_keys=False, allow_unicode=True)
+    return head + body
