@@ -163,7 +163,9 @@ def _cell(value: Any) -> str:
     return "–" if value is None else str(value).replace("|", "\\|")
 
 
-def markdown(res: Results, heading: str = "### Real banners") -> str:
+def markdown(res: Results, heading: str = "### Real banners", per_sample: bool = False) -> str:
+    """The per-field table (and, on request, a line per sample: never in RESULTS.md, so that
+    nobody writes a rule from what the held-out set shows camaudit misses)."""
     replayed = [r for r in res.replays if r.replayable]
     apart = [r for r in res.replays if not r.replayable]
     files = Counter(r.sample["file"] for r in replayed)
@@ -179,10 +181,11 @@ def markdown(res: Results, heading: str = "### Real banners") -> str:
             for f in (*FIELDS, *SPLIT)) + " |")
     lines += ["", "right/wrong/missed: a missed field is an answer left empty; \"maker null\" "
               "samples are right when no maker is named."]
-    lines += ["", "Per sample (class and maker; nmap = `nmap -sV`):", "",
-              "| sample | address | expected class / maker | camaudit | nmap -sV | "
-              "nmap product lines | not replayed |", "|---|---|---|---|---|---|---|"]
-    for r in replayed:
+    if per_sample:
+        lines += ["", "Per sample (class and maker; nmap = `nmap -sV`):", "",
+                  "| sample | address | expected class / maker | camaudit | nmap -sV | "
+                  "nmap product lines | not replayed |", "|---|---|---|---|---|---|---|"]
+    for r in replayed if per_sample else []:
         want = wanted(r.sample.get("expect") or {})
         cam = answers(res.devices["camaudit scan"].get(r.address))
         nm = answers(res.devices["nmap -sV"].get(r.address))
@@ -235,6 +238,8 @@ def run(work: Path | None = None, timeout: float = 900.0) -> Results:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", help="markdown file to append the table to")
+    parser.add_argument("--per-sample", action="store_true",
+                        help="also print a line per sample (held-out data: not for rule authors)")
     args = parser.parse_args()
     machine.ensure_nmap()
     res = run()
@@ -242,7 +247,7 @@ def main() -> int:
     if args.results:
         with open(args.results, "a", encoding="utf-8") as fh:
             fh.write("\n" + text)
-    print(text)
+    print(markdown(res, per_sample=True) if args.per_sample else text)
     f = res.figures()
     print(f"real_class={f['real_class'][0]}/{f['real_class'][1]} "
           f"real_maker={f['real_maker'][0]}/{f['real_maker'][1]}")

@@ -9,10 +9,14 @@ declare -A PACKAGES=(
   [tcpdump]="tcpdump"                     # pcap ingest tests (capture on lo)
   [postgresql]="postgresql"               # store tests on a real PostgreSQL
   [tshark]="tshark"                       # pcap ingest benchmark
+  [ocr]="tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim"  # docs scan: scanned pages
+  [cjkfonts]="fonts-noto-cjk"             # docs tests draw Chinese scanned pages
 )
 present() {
   case "$1" in
     postgresql) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ;;
+    ocr) tesseract --list-langs 2>/dev/null | grep -qx chi_sim ;;
+    cjkfonts) fc-list :lang=zh 2>/dev/null | grep -q . ;;
     *) command -v "$1" >/dev/null 2>&1 ;;
   esac
 }

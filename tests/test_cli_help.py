@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 from camaudit.cli import app
 
 COMMANDS = ["scope", "scan", "show", "explain", "scans", "demo", "policy", "update", "report",
-            "evidence", "verify", "keygen", "diff", "ingest", "zoo", "serve", "users"]
+            "evidence", "verify", "keygen", "diff", "ingest", "zoo", "docs", "serve",
+            "users"]
 
 runner = CliRunner()
 
@@ -26,3 +27,9 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
     assert result.exit_code == 0, result.output
     assert "Example" in result.output, result.output
     assert "--help" in result.output
+
+
+def test_docs_scan_has_help_with_an_example() -> None:
+    result = runner.invoke(app, ["docs", "scan", "--help"], terminal_width=100)
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.output and "--fail-on" in result.output

@@ -58,22 +58,22 @@ def _head() -> str:
 
 
 def test_the_console_tables_upgrade_and_downgrade(tmp_path: Path) -> None:
-    """Migration 0003 (web console) creates its tables on a 0002 store and drops them again."""
+    """Migration 0004 (web console) creates its tables on a 0003 store and drops them again."""
     url = f"sqlite:///{tmp_path / 'console.db'}"
     engine = sa.create_engine(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0002")
+        command.upgrade(cfg, "0003")
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0003")
+        command.upgrade(cfg, "0004")
         tables = set(sa.inspect(conn).get_table_names())
         assert {"users", "api_tokens", "sessions", "audit_log", "notes", "removal_status",
                 "unit_costs", "device_credentials"} <= tables
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0002")
+        command.downgrade(cfg, "0003")
         assert "users" not in set(sa.inspect(conn).get_table_names())
     engine.dispose()

@@ -35,30 +35,31 @@ def covering_network(addresses: list[str]) -> str:
 
 def _write_reports(store: Store, scan_id: int, out_dir: Path) -> dict[str, Path]:
     from camaudit.output import write_json
+    from camaudit.report.build import build_reports
     from camaudit.report.bundle import build_bundle
-    from camaudit.report.csvout import write_csv
     from camaudit.report.cyclonedx import write_cyclonedx
-    from camaudit.report.html import render_html, write_html
-    from camaudit.report.pdf import write_pdf
-    from camaudit.report.removal import load_cost_table, plan_removal
     from camaudit.report.signing import generate_key, load_private_key
+    from camaudit.report.source import StoreSource
 
-    doc = store.document(scan_id)
     paths: dict[str, Path] = {}
-    page = render_html(doc, plan=plan_removal(doc, load_cost_table(None)))
-    write_html(out_dir / "report.html", page)
-    paths["HTML report"] = out_dir / "report.html"
+    pdf: Path | None = None
     if shutil.which("chromium") or shutil.which("chromium-browser"):
-        info("printing the PDF with headless Chromium ...")
-        write_pdf(page, out_dir / "report.pdf")
-        paths["PDF report"] = out_dir / "report.pdf"
+        info("writing the reports; the PDF is printed with headless Chromium ...")
+        pdf = out_dir / "report.pdf"
     else:
         info("no Chromium found: skipping the PDF (apt-get install chromium)")
+    built = build_reports(StoreSource(store, scan_id), html=out_dir / "report.html", pdf=pdf,
+                          csv=out_dir / "devices.csv")
+    paths["HTML report"] = out_dir / "report.html"
+    if pdf is not None:
+        paths["PDF report"] = pdf
+    assert built.csv is not None
+    paths["CSV (devices)"], paths["CSV (findings)"] = built.csv
+    if built.documents_csv is not None:
+        paths["CSV (documents)"] = built.documents_csv
+    doc = store.document(scan_id)
     write_json(doc, str(out_dir / "audit.json"))
     paths["camaudit/1 JSON"] = out_dir / "audit.json"
-    devices_csv, findings_csv = write_csv(doc, out_dir / "devices.csv")
-    paths["CSV (devices)"] = devices_csv
-    paths["CSV (findings)"] = findings_csv
     write_cyclonedx(doc, out_dir / "cyclonedx.json")
     paths["CycloneDX 1.6"] = out_dir / "cyclonedx.json"
     key = out_dir / "demo-signing.key"

@@ -26,8 +26,10 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def build_document(scan: dict[str, Any], devices: list[Device],
-                   refused: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
-    return {
+                   refused: Sequence[tuple[str, str]] = (),
+                   documents: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The camaudit/1 document; ``documents`` (from ``docs scan``) only when there are some."""
+    out: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "scan": {
             "id": scan.get("id"),
@@ -46,8 +48,11 @@ def build_document(scan: dict[str, Any], devices: list[Device],
             "stats": scan.get("stats") or {},
             "out_of_scope": [{"address": a, "reason": r} for a, r in refused],
         },
-        "devices": [d.to_json() for d in devices],
     }
+    if documents:
+        out["documents"] = list(documents)
+    out["devices"] = [d.to_json() for d in devices]
+    return out
 
 
 @cache
@@ -65,9 +70,10 @@ def validate(document: dict[str, Any]) -> None:
 
 
 def write_json_stream(scan: dict[str, Any], devices: Iterable[Device],
-                      refused: Sequence[tuple[str, str]], path: str) -> None:
+                      refused: Sequence[tuple[str, str]], path: str,
+                      documents: Sequence[dict[str, Any]] = ()) -> None:
     """The same document as write_json(build_document(...)), written device by device."""
-    head = build_document(scan, [], refused)
+    head = build_document(scan, [], refused, documents)
     head_text = json.dumps(head, indent=2, ensure_ascii=False)
     assert head_text.endswith('"devices": []\n}')
     try:

@@ -69,7 +69,9 @@ def test_several_weak_class_signals_make_a_camera() -> None:
     obs = [Observation(A, 3702, "wsd", {
         "types": ["dn:NetworkVideoTransmitter", "tds:Device"],
         "scopes": ["onvif://www.onvif.org/type/video_encoder", "onvif://www.onvif.org/type/ptz"]}),
-        Observation(A, 554, "rtsp", {"status": 401, "realm": "IP Camera(C2255)"})]
+        # a bare class-word realm: 'IP Camera(<serial tail>)' is Hikvision's own shape
+        # (rules/rtsp_more.yaml hik-realm-ip-camera-serial) and would name the maker
+        Observation(A, 554, "rtsp", {"status": 401, "realm": "IP Camera"})]
     device = identify(A, obs)
     assert device.device_type == "camera"
     assert device.manufacturer is None

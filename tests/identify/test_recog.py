@@ -33,7 +33,7 @@ from camaudit.errors import ConfigError
 from camaudit.identify import identify, recog
 from camaudit.identify.match import match_observation
 from camaudit.identify.recog_rules import load_databases, load_map, recog_rules
-from camaudit.identify.rules import fold, load_rules, required_literal
+from camaudit.identify.rules import fold, load_rules, required_literals
 from camaudit.ingest.pcap import dhcp_records, mdns_records
 from camaudit.ingest.records import ByMac
 from camaudit.model import Observation
@@ -298,34 +298,43 @@ def _values_for(rule_id: str) -> list[str]:
     return [e.text for e in fp.examples] if fp else []
 
 
-def test_required_literal_is_in_every_example_match() -> None:
+def test_required_literals_are_in_every_example_match() -> None:
     checked = 0
     for rule in RULESET.rules:
-        literal = required_literal(rule.regex)
-        if literal is None:
+        literals = required_literals(rule.regex)
+        if literals is None:
             continue
         values = _values_for(rule.id) + [
             e.value for e in rule.examples if isinstance(e.value, str)]
         for value in values:
             if rule.regex.search(value):
                 checked += 1
-                assert literal in fold(value), (rule.id, literal, value)
+                assert any(lit in fold(value) for lit in literals), (rule.id, literals, value)
     assert checked > 1000
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.sampled_from([r for r in RULESET.rules if required_literal(r.regex)]),
+@given(st.sampled_from([r for r in RULESET.rules if required_literals(r.regex)]),
        st.text(max_size=30), st.text(max_size=30))
 def test_prefilter_property(rule: object, before: str, after: str) -> None:
     from camaudit.identify.rules import Rule
 
     assert isinstance(rule, Rule)
-    literal = required_literal(rule.regex)
-    assert literal is not None
-    for core in [*_values_for(rule.id)[:2], literal, literal.upper()]:
+    literals = required_literals(rule.regex)
+    assert literals is not None
+    for core in [*_values_for(rule.id)[:2], *literals, *(lit.upper() for lit in literals)]:
         value = before + core + after
         if rule.regex.search(value):
-            assert literal in fold(value)
+            assert any(lit in fold(value) for lit in literals)
+
+
+def test_alternation_gives_one_literal_per_branch() -> None:
+    import re as _re
+
+    assert required_literals(_re.compile("Hikvision Digital|海康威视数字")) == (
+        "hikvision digital", "海康威视数字")
+    assert required_literals(_re.compile("(?i)^AXIS (?:abc|d)")) == ("axis ",)
+    assert required_literals(_re.compile("ab|cd")) is None
 
 
 def test_base64_and_file_examples(tmp_path: Path) -> None:

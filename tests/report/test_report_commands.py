@@ -61,7 +61,8 @@ def test_report_every_format(capsys: pytest.CaptureFixture[str], db: str, tmp_pa
     assert doc["scan"]["id"] == 2 and len(doc["devices"]) == 5
     tree = lxml.html.document_fromstring((tmp_path / "r.html").read_text("utf-8"))
     assert "Changes since scan 1" in tree.get_element_by_id("changes").text_content()
-    assert len(tree.xpath("//tr[@class='finding']")) == 8
+    assert len(tree.xpath("//details[@class='dev']")) == 5
+    assert sum(int(r.get("data-count")) for r in tree.xpath("//tr[@data-finding]")) == 8
     # The JSON file is itself a SCAN_ID.
     code, _, err = run(capsys, "report", str(tmp_path / "r.json"), "--csv",
                        str(tmp_path / "again.csv"))

@@ -44,18 +44,27 @@ def test_the_document_with_leads_meets_the_schema(doc: dict[str, Any]) -> None:
 def test_leads_are_listed_apart_and_counted_nowhere(doc: dict[str, Any]) -> None:
     summary = summarise(doc)
     assert summary.restricted == 2  # the HiSilicon camera has only a lead
-    assert all(r.finding["status"] != "lead" for g in summary.groups for r in g.rows)
-    leads = {(r.device["address"], r.finding["id"]) for r in summary.leads}
+    assert all(r.status != "lead" for g in summary.groups for r in g.rows.values())
+    leads = {(summary.addresses[i], r.finding_id) for g in summary.lead_groups
+             for r in g.rows.values() for i in r.devices.indexes}
     assert ("127.42.0.51", "ndaa-889") in leads and ("127.42.0.50", "us-dod-1260h") in leads
+    assert summary.leads == len(leads) and summary.lead_devices == 3
+    lead_free = sum(f["status"] != "lead" for d in doc["devices"] for f in d["findings"])
+    assert summary.findings == lead_free
+    assert {row.manufacturer for row in summary.matrix} == {"Hikvision", "Dahua"}
     plan = plan_removal(doc)
-    assert {i.device["address"] for i in plan.items} == {"127.42.0.50", "127.42.0.52"}
-    tree = lxml.html.document_fromstring(render_html(doc, plan=plan))
+    assert {i.address for i in plan.items} == {"127.42.0.50", "127.42.0.52"}
+    assert not {"us-dod-1260h"} & {r for i in plan.items for r in i.regimes}
+    tree = lxml.html.document_fromstring(render_html(doc))
     section = tree.get_element_by_id("leads").text_content()
     assert "HiSilicon part inside a Xiongmai device" in section
     assert "not Huawei equipment" in section
     assert "Missing:" in section and "Lead, not a finding" in section
-    rows = tree.xpath("//section[@id='findings']//tr[@data-device='1']")
+    rows = tree.xpath("//section[@id='findings']//a[@href='#dev-1']")
     assert rows == []  # the HiSilicon camera is under no regime's findings
+    assert tree.xpath("//section[@id='leads']//a[@href='#dev-1']")
+    restricted = tree.xpath("//*[@data-count='restricted']")[0].text
+    assert restricted == "2"
 
 
 def test_the_report_cites_scopes_and_the_corrected_dates(doc: dict[str, Any]) -> None:
@@ -65,7 +74,9 @@ def test_the_report_cites_scopes_and_the_corrected_dates(doc: dict[str, Any]) ->
     assert "Binds you under policy us-federal." in findings
     assert "Your policies do not say that it binds you." in findings
     assert "(binds you: policy us-federal)" in findings
-    details = tree.get_element_by_id("dev-2").text_content()
+    # The device's own finding text is on its regime rows (the appendix links to them).
+    details = " ".join(r.text_content() for r in tree.xpath(
+        "//section[@id='findings']//tr[.//a[@href='#dev-2']]"))
     assert "from 2018-02-06 until 2022-11-24 or 2023" in details
     assert "depends on manufacture date" in details
 

@@ -22,8 +22,8 @@ def test_defaults_say_they_are_placeholders() -> None:
 
 def test_plan_orders_by_severity_and_totals(doc: dict[str, Any]) -> None:
     plan = plan_removal(doc)
-    assert [i.device["address"] for i in plan.items] == ["127.42.0.7", "127.42.0.10",
-                                                         "127.42.0.9"]
+    # Within a severity: exploited firmware first, then most regimes, site, address (as a number).
+    assert [i.address for i in plan.items] == ["127.42.0.7", "127.42.0.9", "127.42.0.10"]
     first = plan.items[0]
     assert first.severity == "critical" and first.exploited
     assert first.regimes == ("ndaa-889", "fcc-covered-list")
@@ -32,6 +32,17 @@ def test_plan_orders_by_severity_and_totals(doc: dict[str, Any]) -> None:
     assert plan.by_site == {"Depot": 3200, "HQ": 700}
     assert plan.by_regime == {"ndaa-889": 3900, "fcc-covered-list": 700}
     assert plan.count(site="Depot") == 2 and plan.count(regime="fcc-covered-list") == 1
+
+
+def test_lines_group_devices_by_site_maker_model_and_class(doc: dict[str, Any]) -> None:
+    lines = plan_removal(doc).groups
+    assert [(g.site, g.manufacturer, g.model, g.cost_class, g.count, g.total) for g in lines] == [
+        ("HQ", "Hikvision", "DS-2CD2042WD-I", "camera", 1, 700),
+        ("Depot", "Dahua", "NVR4108HS", "recorder", 1, 2500),
+        ("Depot", "Dahua", "IPC-HDW5831R-ZE", "camera", 1, 700),
+    ]
+    assert lines[0].exploited == 1 and lines[0].regimes == ["ndaa-889", "fcc-covered-list"]
+    assert sum(g.total for g in lines) == plan_removal(doc).total
 
 
 def test_accepted_findings_and_unknown_class(samples: Any) -> None:
@@ -43,10 +54,10 @@ def test_accepted_findings_and_unknown_class(samples: Any) -> None:
     devices[4].findings = [Finding("uk-sensitive-sites-2022", "restriction", "medium", "t",
                                    "https://example.invalid/", regime="uk-sensitive-sites-2022")]
     plan = plan_removal(samples.document(devices))
-    addresses = [i.device["address"] for i in plan.items]
+    addresses = [i.address for i in plan.items]
     assert "127.42.0.7" not in addresses  # the operator accepted it
     last = plan.items[-1]
-    assert last.device["address"] == "127.42.0.11" and last.cost_class == "unknown"
+    assert last.address == "127.42.0.11" and last.cost_class == "unknown"
     assert last.site == NO_SITE and last.cost.total == 800
 
 

@@ -52,15 +52,17 @@ def _chained_hits(results: dict[str, FieldResult]) -> list[Hit]:
     return out
 
 
-def rule_hits(observations: Sequence[Observation]) -> list[Hit]:
-    """Every rule hit on these observations, in observation order, and the chained ones."""
+def fused(observations: Sequence[Observation]) -> dict[str, FieldResult]:
+    """Every rule hit on these observations, fused per device field; the decided model and
+    MAC then read by the chained rules, and fused again only when those add a hit."""
     ruleset = load_rules()
     hits: list[Hit] = []
     for obs in observations:
         hits.extend(match_observation(ruleset, obs))
-    chained = _chained_hits(fuse(hits))
+    results = fuse(hits)
     seen = {(h.rule.id, id(h.observation)) for h in hits}
-    return hits + [h for h in chained if (h.rule.id, id(h.observation)) not in seen]
+    chained = [h for h in _chained_hits(results) if (h.rule.id, id(h.observation)) not in seen]
+    return fuse(hits + chained) if chained else results
 
 
 def _evidence(results: dict[str, FieldResult]) -> list[Evidence]:
@@ -89,7 +91,7 @@ def _evidence(results: dict[str, FieldResult]) -> list[Evidence]:
 
 def identify(address: str, observations: list[Observation]) -> Device:
     """What this host is, from what it said; unknown fields stay None."""
-    results = fuse(rule_hits(observations))
+    results = fused(observations)
     ports = sorted({o.port for o in observations if isinstance(o.port, int) and o.port > 0})
     device_type = results["device_type"].value
     return Device(

@@ -9,14 +9,13 @@ is exactly what decided.
 
 from __future__ import annotations
 
-from camaudit.identify.engine import rule_hits
+from camaudit.identify.engine import fused
 from camaudit.identify.fusion import (
     MAKER_BRAND_RULE,
     OEM_HINT_RULE,
     THRESHOLD,
     Candidate,
     Support,
-    fuse,
 )
 from camaudit.identify.rules import SAYABLE
 from camaudit.model import Device, Observation
@@ -47,7 +46,7 @@ def _support_line(sign: str, cand: Candidate, support: Support) -> str:
 
 def explain(device: Device, observations: list[Observation]) -> list[str]:
     """Lines telling why each field of `device` has its value or stayed null."""
-    results = fuse(rule_hits(observations))
+    results = fused(observations)
     lines = [
         f"{device.address}: {device.device_type or 'unknown type'}, brand "
         f"{device.brand or 'unknown'}, manufacturer {device.manufacturer or 'unknown'}, "

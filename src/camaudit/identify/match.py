@@ -146,43 +146,49 @@ def _context(value: str, found: re.Match[str], room: int = 40) -> str:
     return ("…" if start else "") + value[start:end] + ("…" if end < len(value) else "")
 
 
-def _conditions_hold(rule: Rule, fields: dict[str, Any], raw: bytes) -> bool:
+class _View:
+    """One observation's field values, each read (and folded) once for all rules."""
+
+    def __init__(self, fields: dict[str, Any], raw: bytes) -> None:
+        self.fields, self.raw = fields, raw
+        self._values: dict[str, list[str]] = {}
+        self._folded: dict[str, str] = {}
+
+    def values(self, name: str) -> list[str]:
+        found = self._values.get(name)
+        if found is None:
+            found = self._values[name] = field_values(self.fields, name, self.raw)
+        return found
+
+    def folded(self, name: str) -> str:
+        """The field's values folded and joined: what a required literal is looked for in."""
+        hay = self._folded.get(name)
+        if hay is None:
+            hay = self._folded[name] = "\0".join(fold(v) for v in self.values(name))
+        return hay
+
+
+def _conditions_hold(rule: Rule, view: _View) -> bool:
     for name in rule.absent:
-        if any(v.strip() for v in field_values(fields, name, raw)):
+        if any(v.strip() for v in view.values(name)):
             return False
-    for name, regex in rule.also:
-        if not any(regex.search(v) for v in field_values(fields, name, raw)):
-            return False
-    return True
+    return all(any(regex.search(v) for v in view.values(name)) for name, regex in rule.also)
 
 
-def match_fields(rule: Rule, fields: dict[str, Any], raw: bytes = b"",
-                 literal: str | None = None, folded: dict[str, str] | None = None) -> tuple[
+def _match(rule: Rule, view: _View, literals: tuple[str, ...] | None = None) -> tuple[
         str, str, dict[str, str]] | None:
-    """(field, value, says) of the first value `rule` matches in `fields`, or None.
-
-    A hit whose every said value is empty after normalisation (an empty
-    capture group) is no hit: it would say nothing. `literal` is the rule's
-    required literal (``rules.required_literal``); `folded` caches folded values.
-    """
-    if not _conditions_hold(rule, fields, raw):
+    if not _conditions_hold(rule, view):
         return None
     for name in rule.fields:
-        for value in field_values(fields, name, raw):
-            if literal is not None:
-                low = folded.get(value) if folded is not None else None
-                if low is None:
-                    low = fold(value)
-                    if folded is not None:
-                        folded[value] = low
-                if literal not in low:
-                    continue
+        if literals is not None and not any(lit in view.folded(name) for lit in literals):
+            continue
+        for value in view.values(name):
             found = rule.regex.search(value)
             if found is None:
                 continue
             says = {}
             for key, template in rule.says.items():
-                filled = normalise(key, _fill(template, found, fields))
+                filled = normalise(key, _fill(template, found, view.fields))
                 if filled:
                     says[key] = filled
             if says:
@@ -190,36 +196,54 @@ def match_fields(rule: Rule, fields: dict[str, Any], raw: bytes = b"",
     return None
 
 
+def match_fields(rule: Rule, fields: dict[str, Any], raw: bytes = b"") -> tuple[
+        str, str, dict[str, str]] | None:
+    """(field, value, says) of the first value `rule` matches in `fields`, or None.
+
+    A hit whose every said value is empty after normalisation (an empty
+    capture group) is no hit: it would say nothing.
+    """
+    return _match(rule, _View(fields, raw))
+
+
 def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
     """Every rule hit on `obs` (one hit per rule at most).
 
-    A field's values are read and folded once; a one-field rule whose required
-    literal is in none of them is passed over without a call (most of recog's
-    thousands of rules, on most values).
+    Each field's values are read and folded once; a one-field rule whose required
+    literal is in none of them is passed over in one sweep (most of recog's
+    thousands of rules, on most values), and a rule's regex runs only then.
     """
     fields = obs.fields if isinstance(obs.fields, dict) else {}
+    view = _View(fields, obs.raw)
     names = [*fields, *ruleset.derived.get(obs.probe, ())]
     if obs.raw:
         names.append(RAW_FIELD)
     hits: list[Hit] = []
     tried: set[str] = set()  # rules of several fields are indexed under each of them
-    folded: dict[str, str] = {}
     for name in names:
         bucket = ruleset.index.get((obs.probe, name))
         if bucket is None:
             continue
-        candidates = list(bucket.plain)
-        if bucket.literal:
-            hay = "\0".join(fold(v) for v in field_values(fields, name, obs.raw))
+        values = view.values(name)
+        candidates = list(bucket.plain) if values else []
+        if values and (bucket.literal or bucket.any_of):
+            hay = view.folded(name)
             candidates += [rule for literal, rule in bucket.literal if literal in hay]
+            candidates += [rule for lits, rule in bucket.any_of
+                           if any(lit in hay for lit in lits)]
         for rule in candidates:
-            found = match_fields(rule, fields, obs.raw)
+            if not any(rule.regex.search(v) for v in values):
+                continue
+            found = _match(rule, view)
             if found is not None:
                 hits.append(Hit(rule, obs, found[0], found[1], found[2]))
-        for rule, literal in bucket.several:
-            if rule.id not in tried:
-                tried.add(rule.id)
-                found = match_fields(rule, fields, obs.raw, literal, folded)
-                if found is not None:
-                    hits.append(Hit(rule, obs, found[0], found[1], found[2]))
+        for rule, literals in bucket.several:
+            if rule.id in tried or not values:
+                continue
+            if literals is not None and not any(lit in view.folded(name) for lit in literals):
+                continue  # may still match under another of its fields, indexed there too
+            tried.add(rule.id)
+            found = _match(rule, view, literals)
+            if found is not None:
+                hits.append(Hit(rule, obs, found[0], found[1], found[2]))
     return hits

@@ -94,14 +94,19 @@ def fold(text: str) -> str:
     return text.translate(_FOLD_EXTRA).casefold()
 
 
-def _literal_runs(items: Any) -> list[str]:
-    """Literal strings every match of a parsed regex (sequence) must contain."""
-    runs: list[str] = []
+#: Most alternatives a requirement may have (a literal from each branch of an alternation).
+MAX_ALTERNATIVES = 8
+
+
+def _requirements(items: Any) -> list[tuple[str, ...]]:
+    """What every match of a parsed regex (sequence) must contain: each requirement is a
+    tuple of literals of which at least one occurs (one literal, or one per branch)."""
+    found: list[tuple[str, ...]] = []
     current: list[str] = []
 
     def flush() -> None:
         if current:
-            runs.append("".join(current))
+            found.append(("".join(current),))
             current.clear()
 
     for op, arg in items:
@@ -111,49 +116,65 @@ def _literal_runs(items: Any) -> list[str]:
             continue  # an anchor consumes nothing
         elif op is sre.SUBPATTERN:
             flush()
-            runs.extend(_literal_runs(arg[-1]))
+            found.extend(_requirements(arg[-1]))
         elif op is sre.ATOMIC_GROUP:
             flush()
-            runs.extend(_literal_runs(arg))
+            found.extend(_requirements(arg))
         elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and arg[0] >= 1:
             flush()
-            runs.extend(_literal_runs(arg[2]))
+            found.extend(_requirements(arg[2]))
+        elif op is sre.BRANCH:
+            flush()
+            branches = [_best(_requirements(branch)) for branch in arg[1]]
+            if all(branches):
+                merged = tuple(dict.fromkeys(lit for b in branches if b for lit in b))
+                if len(merged) <= MAX_ALTERNATIVES:
+                    found.append(merged)
         else:
             flush()
     flush()
-    return runs
+    return found
 
 
-def required_literal(regex: re.Pattern[str]) -> str | None:
-    """The longest literal (folded) that any match must contain, for a cheap `in` prefilter.
+def _best(requirements: list[tuple[str, ...]]) -> tuple[str, ...] | None:
+    """The most selective requirement: long literals, few alternatives."""
+    usable = [r for r in requirements if min(map(len, r)) >= MIN_LITERAL]
+    if not usable:
+        return None
+    return max(usable, key=lambda r: (min(map(len, r)) // len(r), -len(r)))
 
-    None when the pattern has none of at least MIN_LITERAL characters (or cannot be
+
+def required_literals(regex: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Literals (folded) of which any match must contain at least one, for a cheap `in`
+    prefilter: the longest literal of the pattern, or one per branch of an alternation.
+
+    None when there is none of at least MIN_LITERAL characters (or the pattern cannot be
     analysed): such a rule is always tried.
     """
     try:
         parsed = sre_parser.parse(regex.pattern, regex.flags)
     except (re.error, RecursionError):  # pragma: no cover - it compiled already
         return None
-    runs = _literal_runs(parsed.data if hasattr(parsed, "data") else parsed)
-    best = max(runs, key=len, default="")
-    return fold(best) if len(best) >= MIN_LITERAL else None
+    best = _best(_requirements(parsed.data if hasattr(parsed, "data") else parsed))
+    return tuple(fold(lit) for lit in best) if best else None
 
 
 @dataclass
 class Bucket:
     """The rules indexed under one (probe, field), sorted for the matcher's fast path."""
 
-    literal: list[tuple[str, Rule]] = field(default_factory=list)  # one field, a literal
+    literal: list[tuple[str, Rule]] = field(default_factory=list)  # one field, one literal
+    any_of: list[tuple[tuple[str, ...], Rule]] = field(default_factory=list)  # one field, OR
     plain: list[Rule] = field(default_factory=list)  # one field, no literal: always tried
-    several: list[tuple[Rule, str | None]] = field(default_factory=list)  # several fields
+    several: list[tuple[Rule, tuple[str, ...] | None]] = field(default_factory=list)
 
 
 @dataclass
 class RuleSet:
     """All rules, indexed by (probe, field) so matching touches only candidates.
 
-    Each indexed rule carries its required literal (:func:`required_literal`): a value
-    that does not contain it cannot match, and is not run through the regex. Fields
+    Each indexed rule carries its required literals (:func:`required_literals`): a value
+    that contains none of them cannot match, and is not run through the regex. Fields
     whose name starts with ``~`` are derived from an observation (``match.DERIVED``).
     """
 
@@ -163,16 +184,18 @@ class RuleSet:
 
     def add(self, rule: Rule) -> None:
         self.rules.append(rule)
-        literal = required_literal(rule.regex)
+        literals = required_literals(rule.regex)
         for probe in rule.probes:
             for name in rule.fields:
                 bucket = self.index.setdefault((probe, name), Bucket())
                 if len(rule.fields) > 1:
-                    bucket.several.append((rule, literal))
-                elif literal is not None:
-                    bucket.literal.append((literal, rule))
-                else:
+                    bucket.several.append((rule, literals))
+                elif literals is None:
                     bucket.plain.append(rule)
+                elif len(literals) == 1:
+                    bucket.literal.append((literals[0], rule))
+                else:
+                    bucket.any_of.append((literals, rule))
                 if name.startswith("~") and name not in self.derived.setdefault(probe, []):
                     self.derived[probe].append(name)
 
@@ -180,12 +203,13 @@ class RuleSet:
         return next((r for r in self.rules if r.id == rule_id), None)
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping as ``__line__``."""
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader (libyaml's when installed: 4x faster) that remembers the line of every
+    mapping as ``__line__``."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
+    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=True)
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 

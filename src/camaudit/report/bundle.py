@@ -138,6 +138,9 @@ def build_bundle(
         "signer": {"algorithm": "Ed25519", "public_key_sha256": fingerprint(public)},
         "files": {name: _sha(data) for name, data in sorted(files.items())},
     }
+    if doc.get("documents"):  # docs scan: the hash of each document read, signed with the rest
+        manifest["documents"] = [{"path": d.get("path"), "sha256": d.get("sha256")}
+                                 for d in doc["documents"]]
     manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
     files[MANIFEST] = manifest_bytes
     files[SIGNATURE] = key.sign(manifest_bytes)

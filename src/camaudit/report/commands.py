@@ -9,8 +9,10 @@ printed without going through :func:`terminal_safe`.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +20,9 @@ from camaudit.cliutil import DEFAULT_DB, DbOption, ScanIdArg, info, out
 from camaudit.errors import UsageError
 from camaudit.report.document import Doc, check_document, load_document
 from camaudit.report.text import terminal_safe
+
+if TYPE_CHECKING:
+    from camaudit.report.source import Source
 
 
 def _to(flag: str, help_text: str) -> Any:
@@ -41,6 +46,34 @@ def load_scan(db: str, ref: str) -> Doc:
         return check_document(store.document(scan_id), f"scan {scan_id} in {db}")
     finally:
         store.close()
+
+
+@contextlib.contextmanager
+def open_source(db: str, ref: str) -> Iterator[Source]:
+    """The devices of a SCAN_ID, read device by device from the store (bounded memory), or
+    the checked document of a .json file."""
+    from camaudit.report.source import DocSource, StoreSource
+
+    if _is_file_ref(ref):
+        yield DocSource(load_document(Path(ref)))
+        return
+    from camaudit.store import Store
+
+    store = Store(db)
+    try:
+        yield StoreSource(store, store.resolve_scan_id(ref))
+    finally:
+        store.close()
+
+
+def _write_json(source: Source, path: Path) -> None:
+    from camaudit.output import write_json
+    from camaudit.report.source import StoreSource
+
+    if isinstance(source, StoreSource):
+        source.store.write_json(source.scan_id, str(path))  # streamed, device by device
+    else:
+        write_json(source.document(), str(path))
 
 
 def _said(label: str, path: Path) -> None:
@@ -74,35 +107,37 @@ def report(
     """
     if not any((html, pdf, csv, cyclonedx, json_out)):
         raise UsageError("say what to write: --html, --pdf, --csv, --cyclonedx or --json")
-    from camaudit.output import write_json
-    from camaudit.report.csvout import write_csv
-    from camaudit.report.cyclonedx import write_cyclonedx
+    from camaudit.report.build import build_reports
     from camaudit.report.diff import diff_documents
-    from camaudit.report.html import render_html, write_html
-    from camaudit.report.pdf import write_pdf
-    from camaudit.report.removal import load_cost_table, plan_removal
+    from camaudit.report.removal import load_cost_table
 
-    doc = load_scan(db, scan_id)
-    if html or pdf:
-        changes = diff_documents(load_scan(db, since), doc) if since else None
-        page = render_html(doc, plan=plan_removal(doc, load_cost_table(costs)), diff=changes)
-        if html:
-            write_html(html, page)
-            _said("HTML report", html)
-        if pdf:
-            info("printing the PDF with headless Chromium ...")
-            write_pdf(page, pdf)
-            _said("PDF report", pdf)
-    if csv:
-        devices, found = write_csv(doc, csv)
-        _said("CSV, one row per device", devices)
-        _said("CSV, one row per finding", found)
-    if cyclonedx:
-        write_cyclonedx(doc, cyclonedx)
-        _said("CycloneDX 1.6", cyclonedx)
-    if json_out:
-        write_json(doc, str(json_out))
-        _said("camaudit/1 JSON", json_out)
+    table = load_cost_table(costs)
+    with open_source(db, scan_id) as source:
+        # A diff compares two whole scans, so --since reads both into memory.
+        changes = (diff_documents(load_scan(db, since), source.document())
+                   if since and (html or pdf) else None)
+        if html or pdf or csv:
+            if pdf:
+                info("writing the report; the PDF is printed with headless Chromium ...")
+            built = build_reports(source, html=html, pdf=pdf, csv=csv, table=table,
+                                  diff=changes)
+            if html:
+                _said("HTML report", html)
+            if pdf:
+                _said(f"PDF report ({built.pdf_pages} pages)", pdf)
+            if built.csv:
+                _said("CSV, one row per device", built.csv[0])
+                _said("CSV, one row per finding", built.csv[1])
+            if built.documents_csv:
+                _said("CSV, one row per document finding", built.documents_csv)
+        if cyclonedx:
+            from camaudit.report.cyclonedx import write_cyclonedx
+
+            write_cyclonedx(source.document(), cyclonedx)
+            _said("CycloneDX 1.6", cyclonedx)
+        if json_out:
+            _write_json(source, json_out)
+            _said("camaudit/1 JSON", json_out)
 
 
 def evidence(

@@ -1,11 +1,13 @@
 """CSV: one file with a row per device, one beside it with a row per finding.
 
 Two files because a spreadsheet wants one shape per sheet; both carry the
-device address so they join. Text is UTF-8 with a byte-order mark, which
-Excel needs to read UTF-8. Device strings are untrusted, and a cell starting
-with ``=``, ``+``, ``-``, ``@`` or a tab is a formula to a spreadsheet ("CSV
-injection", OWASP), so such cells get a leading apostrophe; a cell that
-already starts with one gets another, which keeps :func:`read_csv` exact.
+device address so they join. Both are written device by device
+(:class:`CsvWriter`), so their size is not held in memory. Text is UTF-8
+with a byte-order mark, which Excel needs to read UTF-8. Device strings are
+untrusted, and a cell starting with ``=``, ``+``, ``-``, ``@`` or a tab is a
+formula to a spreadsheet ("CSV injection", OWASP), so such cells get a leading
+apostrophe; a cell that already starts with one gets another, which keeps
+:func:`read_csv` exact.
 
 ``device_type`` takes the camaudit/1 values; ``surveillance`` is video-surveillance
 equipment whose role (camera, recorder, encoder) the evidence does not settle.
@@ -15,10 +17,10 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from camaudit.errors import UsageError
-from camaudit.report.document import Doc, active_findings, findings, worst_severity
+from camaudit.report.document import DeviceDoc, Doc, active_findings, findings, worst_severity
 
 DEVICE_COLUMNS: tuple[str, ...] = (
     "address", "site", "device_type", "brand", "manufacturer", "model", "firmware", "serial",
@@ -44,35 +46,39 @@ def restore(cell: str) -> str:
     return cell[1:] if cell.startswith("'") else cell
 
 
-def device_rows(doc: Doc) -> list[dict[str, str]]:
+def device_row(device: DeviceDoc) -> dict[str, str]:
+    row: dict[str, Any] = {name: device.get(name) for name in DEVICE_COLUMNS}
+    row["ports"] = " ".join(str(p) for p in device.get("ports") or [])
+    row["confidence"] = device.get("confidence")
+    row["worst_severity"] = worst_severity(active_findings(device))
+    row["findings"] = " ".join(str(f.get("id")) for f in findings(device))
+    return {k: neutralise(v) for k, v in row.items()}
+
+
+def finding_rows_of(device: DeviceDoc) -> list[dict[str, str]]:
     rows = []
-    for device in doc.get("devices") or []:
-        row: dict[str, Any] = {name: device.get(name) for name in DEVICE_COLUMNS}
-        row["ports"] = " ".join(str(p) for p in device.get("ports") or [])
-        row["confidence"] = device.get("confidence")
-        row["worst_severity"] = worst_severity(active_findings(device))
-        row["findings"] = " ".join(str(f.get("id")) for f in findings(device))
+    for finding in findings(device):
+        row: dict[str, Any] = {
+            "address": device.get("address"),
+            "site": device.get("site"),
+            "manufacturer": device.get("manufacturer"),
+            "model": device.get("model"),
+            "finding": finding.get("id"),
+            "evidence": "\n".join(str(e) for e in finding.get("evidence") or []),
+        }
+        for name in FINDING_COLUMNS:
+            row.setdefault(name, finding.get(name))
+        row["status"] = finding.get("status", "open")
         rows.append({k: neutralise(v) for k, v in row.items()})
     return rows
 
 
+def device_rows(doc: Doc) -> list[dict[str, str]]:
+    return [device_row(d) for d in doc.get("devices") or []]
+
+
 def finding_rows(doc: Doc) -> list[dict[str, str]]:
-    rows = []
-    for device in doc.get("devices") or []:
-        for finding in findings(device):
-            row: dict[str, Any] = {
-                "address": device.get("address"),
-                "site": device.get("site"),
-                "manufacturer": device.get("manufacturer"),
-                "model": device.get("model"),
-                "finding": finding.get("id"),
-                "evidence": "\n".join(str(e) for e in finding.get("evidence") or []),
-            }
-            for name in FINDING_COLUMNS:
-                row.setdefault(name, finding.get(name))
-            row["status"] = finding.get("status", "open")
-            rows.append({k: neutralise(v) for k, v in row.items()})
-    return rows
+    return [row for d in doc.get("devices") or [] for row in finding_rows_of(d)]
 
 
 def findings_path(devices_path: Path) -> Path:
@@ -80,22 +86,45 @@ def findings_path(devices_path: Path) -> Path:
     return devices_path.with_name(f"{devices_path.stem}-findings{devices_path.suffix or '.csv'}")
 
 
-def _write(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -> None:
-    try:
-        with path.open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+class CsvWriter:
+    """Both CSV files, written a device at a time (the report's one pass over the devices)."""
+
+    def __init__(self, path: Path) -> None:
+        self.paths = (path, findings_path(path))
+        self._handles: list[IO[str]] = []
+        try:
+            for target, columns in zip(self.paths, (DEVICE_COLUMNS, FINDING_COLUMNS),
+                                       strict=True):
+                handle = target.open("w", encoding="utf-8-sig", newline="")
+                self._handles.append(handle)
+                csv.DictWriter(handle, fieldnames=columns).writeheader()
+        except OSError as exc:
+            self.close()
+            raise UsageError(f"{exc.filename}: cannot write: {exc.strerror or exc}") from exc
+        self._devices = csv.DictWriter(self._handles[0], fieldnames=DEVICE_COLUMNS)
+        self._findings = csv.DictWriter(self._handles[1], fieldnames=FINDING_COLUMNS)
+
+    def add(self, device: DeviceDoc) -> None:
+        try:
+            self._devices.writerow(device_row(device))
+            self._findings.writerows(finding_rows_of(device))
+        except OSError as exc:
+            raise UsageError(f"{self.paths[0]}: cannot write: {exc.strerror or exc}") from exc
+
+    def close(self) -> None:
+        for handle in self._handles:
+            handle.close()
 
 
 def write_csv(doc: Doc, path: Path) -> tuple[Path, Path]:
     """Write the device CSV to `path` and the finding CSV beside it; return both paths."""
-    other = findings_path(path)
-    _write(path, DEVICE_COLUMNS, device_rows(doc))
-    _write(other, FINDING_COLUMNS, finding_rows(doc))
-    return path, other
+    writer = CsvWriter(path)
+    try:
+        for device in doc.get("devices") or []:
+            writer.add(device)
+    finally:
+        writer.close()
+    return writer.paths
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

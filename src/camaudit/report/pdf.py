@@ -1,7 +1,12 @@
-"""The PDF report: the HTML report printed by headless Chromium.
+"""The PDF report: the HTML report printed by headless Chromium, in parts, merged by pypdf.
 
 An auditor files a document, so the PDF is the same report through the print
-stylesheet, not a second layout to keep in step. Chromium runs with a fresh
+stylesheet, not a second layout to keep in step. A report of thousands of
+devices is printed in parts (the summary, then the device appendix a few
+thousand rows at a time, see build.py), each by its own Chromium run, and the
+parts are joined into one file with a bookmark per part (pdfmerge.py, on
+pypdf's parser, part by part in bounded memory): so the size of an estate
+does not decide whether its report prints. Chromium runs with a fresh
 profile and every background service off (no sync, no component updates, no
 QUIC), and opens only the local file. Where Chromium lives: ``$CAMAUDIT_CHROMIUM``,
 else ``chromium``/``chromium-browser``/``google-chrome`` on PATH (Debian:
@@ -33,7 +38,7 @@ CHROMIUM_FLAGS: tuple[str, ...] = (
     "--mute-audio",
 )
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-PRINT_TIMEOUT = 120.0  # seconds; a report of thousands of devices prints in well under this
+PRINT_TIMEOUT = 120.0  # seconds per part; a part of 1,000 devices prints in a few seconds
 
 
 def find_chromium() -> str:
@@ -88,9 +93,37 @@ def html_to_pdf(html_file: Path, pdf_file: Path, *, chromium: str | None = None)
         )
 
 
-def write_pdf(html: str, pdf_file: Path, *, chromium: str | None = None) -> None:
-    """Print an HTML report string to `pdf_file` through a temporary file."""
-    with tempfile.TemporaryDirectory(prefix="camaudit-pdf-") as work:
-        source = Path(work) / "report.html"
-        source.write_text(html, encoding="utf-8")
-        html_to_pdf(source, pdf_file, chromium=chromium)
+def merge_pdfs(parts: list[tuple[str, Path]], pdf_file: Path, *, title: str = "") -> int:
+    """Join (bookmark title, PDF) parts into `pdf_file` in order; return its page count.
+
+    Joined part by part (pdfmerge.py), so memory does not grow with the report.
+    Written to a temporary file beside the target and renamed, so a failed
+    merge never leaves a PDF that looks complete.
+    """
+    from pypdf.errors import PyPdfError
+
+    from camaudit.report.pdfmerge import concatenate
+
+    pdf_file = pdf_file.resolve()
+    partial = pdf_file.with_name(f".{pdf_file.name}.part")
+    try:
+        with partial.open("wb") as out:
+            pages = concatenate(parts, out, title=title)
+        os.replace(partial, pdf_file)
+    except (PyPdfError, OSError, ValueError) as exc:
+        partial.unlink(missing_ok=True)
+        raise ResourceError(f"cannot join the PDF parts into {pdf_file}: {exc}") from exc
+    return pages
+
+
+def print_parts(parts: list[tuple[str, Path]], pdf_file: Path, *,
+                chromium: str | None = None, title: str = "") -> int:
+    """Print each (bookmark title, HTML file) part with Chromium and merge them into
+    `pdf_file`; return the number of pages."""
+    binary = chromium or find_chromium()
+    printed = []
+    for mark, html_file in parts:
+        part_pdf = html_file.with_suffix(".pdf")
+        html_to_pdf(html_file, part_pdf, chromium=binary)
+        printed.append((mark, part_pdf))
+    return merge_pdfs(printed, pdf_file, title=title)

@@ -7,10 +7,16 @@ passes their own YAML with ``--costs``, merged over the defaults. Lines are
 ordered by severity (then: exploited firmware first, most regimes first), and
 totalled per site and per regime. A device under three regimes counts in each
 of the three regime totals, so regime totals overlap; the grand total does not.
+The report shows the plan a line per site, real maker, model and class
+(:attr:`RemovalPlan.groups`) with the addresses behind each line; the plan is
+built device by device and keeps a few fields per restricted device, not the
+device. ``surveillance`` (equipment whose role is not settled) has its own
+cost class like camera, recorder and encoder.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass, field
 from importlib import resources
@@ -153,27 +159,107 @@ def load_cost_table(override: Path | None = None) -> CostTable:
     return CostTable(str(data["currency"]), str(data["basis"]).strip(), classes, origin)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlanItem:
-    """One device to replace."""
+    """One device to replace (its position in the document and what the plan needs of it)."""
 
     device_index: int
-    device: DeviceDoc
+    address: str
+    site: str
+    manufacturer: str | None
+    model: str | None
     regimes: tuple[str, ...]
     severity: str
     exploited: bool  # firmware with a CISA KEV entry: replace (or isolate) first
     cost_class: str
     cost: CostClass
 
+
+@dataclass
+class PlanGroup:
+    """The devices to replace of one site, real maker, model and class: one line of the plan."""
+
+    site: str
+    manufacturer: str | None
+    model: str | None
+    cost_class: str
+    cost: CostClass
+    items: list[PlanItem] = field(default_factory=list)
+
     @property
-    def site(self) -> str:
-        return str(self.device.get("site") or NO_SITE)
+    def count(self) -> int:
+        return len(self.items)
+
+    @property
+    def total(self) -> float:
+        return self.cost.total * len(self.items)
+
+    @property
+    def severity(self) -> str:
+        return max((i.severity for i in self.items), key=severity_rank, default="info")
+
+    @property
+    def exploited(self) -> int:
+        return sum(i.exploited for i in self.items)
+
+    @property
+    def regimes(self) -> list[str]:
+        return list(dict.fromkeys(r for i in self.items for r in i.regimes))
 
 
 @dataclass
 class RemovalPlan:
+    """Built device by device (:meth:`add`); keeps a small record per restricted device only."""
+
     table: CostTable
     items: list[PlanItem] = field(default_factory=list)
+    _sorted: bool = True
+
+    def add(self, index: int, device: DeviceDoc) -> None:
+        """Add `device` (at `index` in the document) if an open restriction finding names it."""
+        if not has_kind(device, "restriction"):
+            return
+        active = active_findings(device)
+        restrictions = [f for f in active if f.get("kind") == "restriction"]
+        cost_class = str(device.get("device_type") or "unknown")
+        self.items.append(PlanItem(
+            device_index=index,
+            address=str(device.get("address", "?")),
+            site=str(device.get("site") or NO_SITE),
+            manufacturer=device.get("manufacturer"),
+            model=device.get("model"),
+            regimes=tuple(dict.fromkeys(group_key(f) for f in restrictions)),
+            severity=worst_severity(restrictions) or "info",
+            # As the summary counts it: a KEV finding, unless the firmware was not conclusive.
+            exploited=any(f.get("kind") == "vulnerability" and is_kev(f)
+                          and f.get("status") != "possible" for f in active),
+            cost_class=cost_class,
+            cost=self.table.classes.get(cost_class, self.table.classes["unknown"]),
+        ))
+        self._sorted = False
+
+    def ordered(self) -> list[PlanItem]:
+        """Most severe first; within a severity exploited firmware, then most regimes."""
+        if not self._sorted:
+            self.items.sort(key=lambda i: (-severity_rank(i.severity), not i.exploited,
+                                           -len(i.regimes), i.site, _address_key(i.address)))
+            self._sorted = True
+        return self.items
+
+    @property
+    def groups(self) -> list[PlanGroup]:
+        """One line per site, maker, model and class: most severe, then costliest first."""
+        lines: dict[tuple[str, str, str, str], PlanGroup] = {}
+        for item in self.ordered():
+            key = (item.site, item.manufacturer or "", item.model or "", item.cost_class)
+            line = lines.get(key)
+            if line is None:
+                line = lines[key] = PlanGroup(item.site, item.manufacturer, item.model,
+                                              item.cost_class, item.cost)
+            line.items.append(item)
+        return sorted(lines.values(), key=lambda g: (
+            -severity_rank(g.severity), -g.exploited, g.site, -g.total,
+            g.manufacturer or "~", g.model or "~"))
 
     @property
     def total(self) -> float:
@@ -201,34 +287,18 @@ class RemovalPlan:
         return dict(sorted(sums.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def _address_key(address: str) -> tuple[int, int, str]:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return (9, 0, address)
+    return (ip.version, int(ip), "")
+
+
 def plan_removal(doc: Doc, table: CostTable | None = None) -> RemovalPlan:
     """One line per device with an open restriction finding, most severe first."""
-    table = table or load_cost_table()
-    plan = RemovalPlan(table)
+    plan = RemovalPlan(table or load_cost_table())
     for index, device in enumerate(doc.get("devices") or []):
-        if not has_kind(device, "restriction"):
-            continue
-        active = active_findings(device)
-        restrictions = [f for f in active if f.get("kind") == "restriction"]
-        cost_class = str(device.get("device_type") or "unknown")
-        plan.items.append(
-            PlanItem(
-                device_index=index,
-                device=device,
-                regimes=tuple(dict.fromkeys(group_key(f) for f in restrictions)),
-                severity=worst_severity(restrictions) or "info",
-                exploited=any(f.get("kind") == "vulnerability" and is_kev(f) for f in active),
-                cost_class=cost_class,
-                cost=table.classes.get(cost_class, table.classes["unknown"]),
-            )
-        )
-    plan.items.sort(
-        key=lambda i: (
-            -severity_rank(i.severity),
-            not i.exploited,
-            -len(i.regimes),
-            i.site,
-            str(i.device.get("address")),
-        )
-    )
+        plan.add(index, device)
+    plan.ordered()
     return plan

@@ -1,7 +1,7 @@
 """What the web console keeps beside the scans: accounts, sessions, API tokens, the audit
 log, notes, removal status, unit costs and encrypted device credentials.
 
-Tables share the scan tables' metadata (migration 0003 creates them). Secrets never
+Tables share the scan tables' metadata (migration 0004 creates them). Secrets never
 reach these tables in the clear: passwords as argon2 hashes, session ids and API tokens
 as SHA-256 (they are long random strings, so a fast hash suffices), device credentials
 as Fernet tokens whose key lives outside the database (``web/security.py``).

@@ -246,19 +246,67 @@ class Store:
                                   time=_utc(r["time"]) or utcnow(), source=r["source"],
                                   raw_size=r["raw_size"])
 
+    # -- documents (camaudit docs scan) ----------------------------------------
+    def save_document(self, scan_id: int, document: dict[str, Any]) -> None:
+        """Write one document (the camaudit/1 ``documents[]`` shape) with its findings."""
+        row = {k: document.get(k) for k in (
+            "path", "sha256", "size", "format", "pages", "pages_ocr", "language", "status",
+            "error", "seconds")}
+        with self._tx(f"saving document {document.get('path')}") as conn:
+            doc_id = conn.execute(t.documents.insert().values(
+                scan_id=scan_id, **row, pages_not_read=list(document.get("pages_not_read") or []),
+                notes=list(document.get("notes") or []), models=list(document.get("models") or []),
+                set_aside=list(document.get("set_aside") or []))).inserted_primary_key[0]  # type: ignore[index]
+            found = document.get("findings") or []
+            if found:
+                conn.execute(t.document_findings.insert(), [
+                    {"scan_id": scan_id, "document_id": doc_id, "finding_id": f["id"],
+                     "kind": f["kind"], "severity": f["severity"], "status": f["status"],
+                     "page": f["page"], "line": f["line"], "text": f["text"],
+                     "model": f.get("model"), "manufacturer": f.get("manufacturer"),
+                     "brand": f.get("brand"), "term": f.get("term"), "source": f["source"],
+                     "title": f.get("title") or "", "detail": f.get("detail") or "",
+                     "score": f.get("score"), "regimes": list(f.get("regimes") or [])}
+                    for f in found])
+
+    def documents(self, scan_id: int) -> list[dict[str, Any]]:
+        """The documents of a scan in the camaudit/1 shape, in the order they were read."""
+        with self._tx("reading documents") as conn:
+            rows = conn.execute(sa.select(t.documents).where(t.documents.c.scan_id == scan_id)
+                                .order_by(t.documents.c.id)).mappings().all()
+            frows = conn.execute(sa.select(t.document_findings).where(
+                t.document_findings.c.scan_id == scan_id)
+                .order_by(t.document_findings.c.id)).mappings().all()
+        by_doc: dict[int, list[dict[str, Any]]] = {}
+        for f in frows:
+            by_doc.setdefault(f["document_id"], []).append({
+                "id": f["finding_id"], "kind": f["kind"], "severity": f["severity"],
+                "status": f["status"], "page": f["page"], "line": f["line"], "text": f["text"],
+                "model": f["model"], "manufacturer": f["manufacturer"], "brand": f["brand"],
+                "term": f["term"], "source": f["source"], "title": f["title"],
+                "detail": f["detail"], "score": f["score"], "regimes": list(f["regimes"])})
+        return [{"path": r["path"], "sha256": r["sha256"], "size": r["size"],
+                 "format": r["format"], "pages": r["pages"], "pages_ocr": r["pages_ocr"],
+                 "pages_not_read": list(r["pages_not_read"]), "language": r["language"],
+                 "status": r["status"], "error": r["error"], "notes": list(r["notes"]),
+                 "seconds": r["seconds"], "findings": by_doc.get(r["id"], []),
+                 "models": list(r["models"]), "set_aside": list(r["set_aside"])}
+                for r in rows]
+
     def write_json(self, scan_id: int, path: str) -> None:
         """Write the camaudit/1 document device by device, never all of it in memory."""
         from camaudit.output import write_json_stream
 
         write_json_stream(self.scan(scan_id), self.iter_devices(scan_id),
-                          self.refusals(scan_id), path)
+                          self.refusals(scan_id), path, self.documents(scan_id))
 
     def document(self, scan_id: int) -> dict[str, Any]:
         """The scan as a camaudit/1 document (the stable output contract)."""
         from camaudit.output import build_document
 
         scan = self.scan(scan_id)
-        return build_document(scan, self.devices(scan_id), self.refusals(scan_id))
+        return build_document(scan, self.devices(scan_id), self.refusals(scan_id),
+                              self.documents(scan_id))
 
 
 def _address_key(address: str) -> tuple[int, int]:

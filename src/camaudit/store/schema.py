@@ -134,3 +134,50 @@ refusals = Table(
     Column("address", String(255), nullable=False),
     Column("reason", Text, nullable=False),
 )
+
+# -- documents (camaudit docs scan; migration 0003) ---------------------------------------
+documents = Table(
+    "documents", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scan_id", Integer, ForeignKey("scans.id", ondelete="CASCADE"), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("sha256", String(64)),  # None when the file could not be read at all
+    Column("size", Integer),
+    Column("format", String(16), nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("pages_ocr", Integer, nullable=False),
+    Column("pages_not_read", JSON, nullable=False),  # [{"page", "why"}]
+    Column("language", String(8)),
+    Column("status", String(16), nullable=False),  # read | partly read | not read
+    Column("error", Text),
+    Column("notes", JSON, nullable=False),
+    Column("models", JSON, nullable=False),
+    Column("set_aside", JSON, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Index("ix_documents_scan", "scan_id"),
+)
+
+document_findings = Table(
+    "document_findings", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scan_id", Integer, ForeignKey("scans.id", ondelete="CASCADE"), nullable=False),
+    Column("document_id", Integer, ForeignKey("documents.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("finding_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("page", Integer, nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("model", Text),
+    Column("manufacturer", Text),
+    Column("brand", Text),
+    Column("term", Text),
+    Column("source", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("score", Float),
+    Column("regimes", JSON, nullable=False),
+    Index("ix_document_findings_document", "document_id"),
+)

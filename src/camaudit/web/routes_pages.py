@@ -355,11 +355,18 @@ def diff_page(request: Request, principal: Read, old: int | None = None,
 def report_download(request: Request, scan_id: int, principal: Read) -> Response:
     store, console, _ = _state(request)
     service.scan_or_404(store, scan_id, principal.sites)
-    page = service.report_html(store, console, scan_id, principal.sites)
-    # The report carries its own CSP (hashes of its inline script and style).
-    return HTMLResponse(page, headers={
-        "Content-Disposition": f'attachment; filename="camaudit-report-{scan_id}.html"',
-        "Content-Security-Policy": "default-src 'none'; sandbox"})
+    work = Path(tempfile.mkdtemp(prefix="camaudit-report-"))
+    path = service.report_html(store, console, scan_id, principal.sites,
+                               work / f"camaudit-report-{scan_id}.html")
+    return FileResponse(path, media_type="text/html", filename=path.name,
+                        background=BackgroundTask(_remove, path),
+                        # the report carries its own CSP (hashes of its script and style)
+                        headers={"Content-Security-Policy": "default-src 'none'; sandbox"})
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    path.parent.rmdir()
 
 
 @router.get("/scans/{scan_id}/evidence.zip")
@@ -372,13 +379,8 @@ def evidence_download(request: Request, scan_id: int, principal: Evidence) -> Re
                                    work / f"camaudit-evidence-{scan_id}.zip")
     console.log(principal.name, "evidence.download", f"scan {scan_id}", {},
                 _client(request))
-
-    def cleanup() -> None:
-        path.unlink(missing_ok=True)
-        work.rmdir()
-
     return FileResponse(path, media_type="application/zip", filename=path.name,
-                        background=BackgroundTask(cleanup))
+                        background=BackgroundTask(_remove, path))
 
 
 @router.get("/signer.pub")

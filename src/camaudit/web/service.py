@@ -97,6 +97,7 @@ def cost_table(console: Console) -> CostTable:
 @dataclass
 class RemovalRow:
     item: PlanItem
+    device: dict[str, Any]  # the plan item's camaudit/1 device entry (without evidence)
     key: str
     mark: RemovalMark | None
 
@@ -180,10 +181,11 @@ def removal(store: Store, console: Console, scan_id: int, sites: Sites) -> Remov
     doc = light_document(store, scan_id, sites, "restriction")
     table = cost_table(console)
     plan = plan_removal(doc, table)
-    keys = [inv.doc_device_key(item.device) for item in plan.items]
+    devices = [doc["devices"][item.device_index] for item in plan.items]
+    keys = [inv.doc_device_key(device) for device in devices]
     marks = console.removal_marks(keys)
-    return RemovalView(table, [RemovalRow(item, key, marks.get(key))
-                               for item, key in zip(plan.items, keys, strict=True)])
+    return RemovalView(table, [RemovalRow(item, device, key, marks.get(key)) for item, device, key
+                               in zip(plan.items, devices, keys, strict=True)])
 
 
 def findings(store: Store, scan_id: int, sites: Sites) -> Summary:
@@ -250,11 +252,16 @@ def evidence_bundle(store: Store, scan_id: int, sites: Sites, secrets_dir: Path,
     return made.path
 
 
-def report_html(store: Store, console: Console, scan_id: int, sites: Sites) -> str:
-    from camaudit.report.html import render_html
+def report_html(store: Store, console: Console, scan_id: int, sites: Sites, out: Path) -> Path:
+    """The HTML report, written as ``camaudit report --html`` writes it (streamed from the
+    store; from the reader's devices only when they are limited to some sites)."""
+    from camaudit.report.build import build_reports
+    from camaudit.report.source import DocSource, Source, StoreSource
 
-    doc = scan_document(store, scan_id, sites)
-    return render_html(doc, plan=plan_removal(doc, cost_table(console)))
+    source: Source = (StoreSource(store, scan_id) if sites is None
+                      else DocSource(scan_document(store, scan_id, sites)))
+    build_reports(source, html=out, table=cost_table(console))
+    return out
 
 
 def allow_list(view: RemovalView, scan_id: int) -> str:
@@ -267,7 +274,7 @@ def allow_list(view: RemovalView, scan_id: int) -> str:
         mark = row.mark
         if row.status != "accepted" or mark is None or mark.expires is None:
             continue
-        device = row.item.device
+        device = row.device
         where = ({"serial": device["serial"]} if device.get("serial")
                  else {"mac": device["mac"]} if device.get("mac")
                  else {"address": device["address"]})

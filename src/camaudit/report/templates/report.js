@@ -1,54 +1,66 @@
-// camaudit report: sort and filter the device table. Reads cell text only (textContent),
-// never parses or inserts HTML, so device strings stay text.
+// camaudit report: search the device appendix, open a device a link points to.
+// Reads text only (textContent), never parses or inserts HTML, so device strings stay text.
 (function () {
   "use strict";
-  var table = document.getElementById("device-table");
-  if (!table) { return; }
-  var body = table.tBodies[0];
+  var list = document.getElementById("device-list");
+  if (!list) { return; }
+  var entries = list.getElementsByClassName("dev");
   var filter = document.getElementById("device-filter");
   var only = document.getElementById("only-findings");
   var shown = document.getElementById("device-shown");
+  var expand = document.getElementById("expand");
+  var texts = null; // lower-cased text of each entry, read on the first search
+  var timer = null;
+  var OPEN_AT_MOST = 10; // a search this narrow opens its matches (a hash is inside them)
+  var EXPAND_AT_MOST = 1000; // opening more at once would stall the page
 
-  function ipKey(text) {
-    var parts = text.trim().split(".");
-    if (parts.length !== 4) { return text; }
-    return parts.map(function (p) { return ("000" + p).slice(-3); }).join(".");
-  }
-  function key(row, index, type) {
-    var cell = row.cells[index];
-    var raw = cell.getAttribute("data-sort");
-    if (type === "num") { return parseFloat(raw === null ? cell.textContent : raw) || 0; }
-    if (type === "ip") { return ipKey(cell.textContent); }
-    return cell.textContent.trim().toLowerCase();
-  }
-  Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, index) {
-    th.addEventListener("click", function () {
-      var type = th.getAttribute("data-type") || "text";
-      var dir = th.classList.contains("asc") ? -1 : 1;
-      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (h) {
-        h.classList.remove("asc", "desc");
-      });
-      th.classList.add(dir === 1 ? "asc" : "desc");
-      var rows = Array.prototype.slice.call(body.rows);
-      rows.sort(function (a, b) {
-        var ka = key(a, index, type), kb = key(b, index, type);
-        return (ka < kb ? -1 : ka > kb ? 1 : 0) * dir;
-      });
-      rows.forEach(function (row) { body.appendChild(row); });
-    });
-  });
   function apply() {
     var needle = filter.value.trim().toLowerCase();
+    if (needle && texts === null) {
+      texts = Array.prototype.map.call(entries, function (e) {
+        return e.textContent.toLowerCase();
+      });
+    }
     var count = 0;
-    Array.prototype.forEach.call(body.rows, function (row) {
-      var match = row.textContent.toLowerCase().indexOf(needle) !== -1;
-      if (only.checked && row.getAttribute("data-findings") === "0") { match = false; }
-      row.hidden = !match;
-      if (match) { count += 1; }
-    });
-    shown.textContent = count + " of " + body.rows.length + " shown";
+    var matches = [];
+    for (var i = 0; i < entries.length; i += 1) {
+      var entry = entries[i];
+      var match = !needle || texts[i].indexOf(needle) !== -1;
+      if (only.checked && entry.getAttribute("data-f") === "0") { match = false; }
+      entry.hidden = !match;
+      if (match) { count += 1; matches.push(entry); }
+    }
+    if (needle && matches.length <= OPEN_AT_MOST) {
+      matches.forEach(function (e) { e.open = true; });
+    }
+    shown.textContent = count + " of " + entries.length + " devices shown";
   }
-  filter.addEventListener("input", apply);
+  function later() {
+    if (timer !== null) { clearTimeout(timer); }
+    timer = setTimeout(apply, 120);
+  }
+  function reveal() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var target = id ? document.getElementById(id) : null;
+    if (target && target.classList.contains("dev")) {
+      if (target.hidden) { filter.value = ""; only.checked = false; apply(); }
+      target.open = true;
+      target.scrollIntoView();
+    }
+  }
+  filter.addEventListener("input", later);
   only.addEventListener("change", apply);
+  expand.addEventListener("click", function () {
+    var visible = Array.prototype.filter.call(entries, function (e) { return !e.hidden; });
+    if (visible.length > EXPAND_AT_MOST) {
+      shown.textContent = visible.length + " devices shown: search to narrow them to "
+        + EXPAND_AT_MOST + " or fewer before expanding";
+      return;
+    }
+    visible.forEach(function (e) { e.open = true; });
+  });
+  window.addEventListener("hashchange", reveal);
   apply();
+  reveal();
+  document.documentElement.setAttribute("data-ready", "1");
 }());
