@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 from camaudit.cli import app
 
 COMMANDS = ["scope", "scan", "show", "explain", "scans", "demo", "policy", "update", "report",
-            "evidence", "verify", "keygen", "diff", "ingest", "zoo", "docs"]
+            "evidence", "verify", "keygen", "diff", "ingest", "zoo", "docs", "serve",
+            "users"]
 
 runner = CliRunner()
 

@@ -44,4 +44,36 @@ def test_a_0001_database_is_upgraded_in_place(tmp_path: Path) -> None:
     assert device.findings[0].title == "old finding" and device.findings[0].basis == ""
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("select version_num from alembic_version")).scalar() \
-            == "0003"
+            == _head()
+
+
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def test_the_console_tables_upgrade_and_downgrade(tmp_path: Path) -> None:
+    """Migration 0004 (web console) creates its tables on a 0003 store and drops them again."""
+    url = f"sqlite:///{tmp_path / 'console.db'}"
+    engine = sa.create_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+        tables = set(sa.inspect(conn).get_table_names())
+        assert {"users", "api_tokens", "sessions", "audit_log", "notes", "removal_status",
+                "unit_costs", "device_credentials"} <= tables
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+        assert "users" not in set(sa.inspect(conn).get_table_names())
+    engine.dispose()

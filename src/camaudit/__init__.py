@@ -18,6 +18,7 @@ Data flows one way; each stage has one home:
     report/      HTML, PDF, CSV, CycloneDX, signed evidence bundle, removal plan, diff
     zoo/         emulated devices on loopback for the demo, tests and benchmarks
     docs/        documents (spec sheets, tenders, BoMs; EN/ZH, OCR) -> findings, before purchase
+    web/         the console and REST API (camaudit serve): accounts, roles, the same reads
     cli.py       the command line (each area adds its commands from <area>/commands.py)
 
 The records passed between stages live in model.py; errors in errors.py.

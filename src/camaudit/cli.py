@@ -60,10 +60,11 @@ def _register_areas() -> None:
     from camaudit.ingest import commands as ingest_cmds
     from camaudit.knowledge import commands as knowledge_cmds
     from camaudit.report import commands as report_cmds
+    from camaudit.web import commands as web_cmds
     from camaudit.zoo import commands as zoo_cmds
 
     for module in (scan_commands, demo, identify_cmds, assess_cmds, knowledge_cmds, report_cmds,
-                   ingest_cmds, zoo_cmds, docs_cmds):
+                   ingest_cmds, zoo_cmds, docs_cmds, web_cmds):
         module.register(app)
 
 

@@ -122,6 +122,9 @@ def demo(
     out.print(f"  {'database':24} {db}  (try: camaudit show last --db {db})")
     out.print(f"\nagainst the zoo's ground truth: {result.summary()}")
     out.print(f"\nopen the report: [bold]{paths['HTML report'].resolve()}[/bold]")
+    out.print(f"open the audit in the web console: [bold]camaudit serve --db {db}[/bold] "
+              "(then http://127.0.0.1:8080/; its first start makes the account 'admin' and "
+              "prints its password once)")
 
 
 def _load(path: Path) -> dict[str, Any]:
