@@ -12,13 +12,14 @@ A brand shown on a device only *hints* at its maker through the OEM table
 (:mod:`oem`), at a weight below the threshold: it can confirm a maker that
 protocol telltales established, never establish one alone.
 
-Three field-specific steps keep the sum of evidence honest:
+Field-specific steps keep the sum of evidence honest:
 
-- **video class** (:data:`VIDEO`): "serves live video" hints (RTSP answering,
-  ONVIF NetworkVideoTransmitter, the video_encoder scope) fit a camera, an
-  encoder and a recorder alike. They join the best-supported of those
-  classes, and make a camera only when nothing says which one; so weak generic
-  hints can never outvote a recorder's or encoder's own evidence.
+- **video class** (:data:`VIDEO`): "serves live video" hints (ONVIF
+  NetworkVideoTransmitter, the video_encoder scope, a maker's web UI) fit a
+  camera, an encoder and a recorder alike. They join the best-supported of
+  those classes, and make a camera only when nothing says which one; so weak
+  generic hints can never outvote a recorder's or encoder's own evidence. An
+  RTSP answer says ``surveillance`` instead: recorders answer RTSP as cameras do.
 - **surveillance, role unknown**: every rule that says a video class (or
   ``surveillance`` itself) also shows *some* video-surveillance equipment, at its
   ``surveillance`` weight if the rule gives one (``rules/README.md``). When no role
