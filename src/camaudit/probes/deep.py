@@ -1,4 +1,4 @@
-"""What a recorder or camera says with the operator's login: its channels and its analytics, sans-IO.
+"""What a device says with the operator's login: its connected channels and analytics, sans-IO.
 
 Asked only when the operator supplied credentials, only of a device whose maker API
 already answered (ISAPI deviceInfo, Dahua magicBox/RPC2), and only with read-only GETs
