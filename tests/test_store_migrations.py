@@ -44,4 +44,4 @@ def test_a_0001_database_is_upgraded_in_place(tmp_path: Path) -> None:
     assert device.findings[0].title == "old finding" and device.findings[0].basis == ""
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("select version_num from alembic_version")).scalar() \
-            == "0003"
+            == "0005"

@@ -307,22 +307,24 @@ def parse_dahua_analyse_rules(body: bytes) -> list[dict[str, FieldValue]]:
 
 @dataclass(frozen=True)
 class DeepRequest:
-    """One credentialed read-only GET, asked only after the vendor request `after` was read."""
+    """One credentialed read-only GET, asked only after one of the vendor requests `after`
+    was read (the device speaks that maker's API)."""
 
     key: str
-    after: str
+    after: tuple[str, ...]
     path: str
     kind: str  # "channels" or "analytics"
 
 
+_DAHUA = ("dahua-systeminfo", "dahua-rpc2-login")
 REQUESTS: tuple[DeepRequest, ...] = (
-    DeepRequest("isapi-inputproxy", "isapi-deviceinfo",
+    DeepRequest("isapi-inputproxy", ("isapi-deviceinfo",),
                 "/ISAPI/ContentMgmt/InputProxy/channels", "channels"),
-    DeepRequest("isapi-capabilities", "isapi-deviceinfo", "/ISAPI/System/capabilities",
+    DeepRequest("isapi-capabilities", ("isapi-deviceinfo",), "/ISAPI/System/capabilities",
                 "analytics"),
-    DeepRequest("dahua-remotedevice", "dahua-rpc2-login",
+    DeepRequest("dahua-remotedevice", _DAHUA,
                 "/cgi-bin/configManager.cgi?action=getConfig&name=RemoteDevice", "channels"),
-    DeepRequest("dahua-analyserule", "dahua-rpc2-login",
+    DeepRequest("dahua-analyserule", _DAHUA,
                 "/cgi-bin/configManager.cgi?action=getConfig&name=VideoAnalyseRule",
                 "analytics"),
 )

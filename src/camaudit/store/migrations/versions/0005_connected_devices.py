@@ -1,0 +1,31 @@
+"""devices.parent and devices.channel: cameras a recorder reports, kept under their recorder
+
+Revision ID: 0005
+Revises: 0003
+Create Date: 2026-12-01
+
+Numbered 0005 because another branch (scale-out, h/dist) adds 0004; when both are merged,
+this file's down_revision becomes "0004" (the columns do not overlap).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("devices") as batch:
+        batch.add_column(sa.Column("parent", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("channel", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("devices") as batch:
+        batch.drop_column("channel")
+        batch.drop_column("parent")
