@@ -116,6 +116,12 @@ def answer(cfg: Mapping[str, Any], device: Device, body: bytes,
             f"<tt:ScopeItem>{escape(str(s))}</tt:ScopeItem></tds:Scopes>"
             for s in cfg.get("scopes") or ())
         reply = f"<tds:GetScopesResponse>{scopes}</tds:GetScopesResponse>"
+    elif action == "GetNetworkInterfaces":
+        # ONVIF Core §8.2.6: NetworkInterfaces with Info (Name, HwAddress, MTU)
+        reply = ('<tds:GetNetworkInterfacesResponse><tds:NetworkInterfaces token="eth0">'
+                 "<tt:Enabled>true</tt:Enabled><tt:Info><tt:Name>eth0</tt:Name>"
+                 "<tt:HwAddress>{{mac_lower}}</tt:HwAddress><tt:MTU>1500</tt:MTU></tt:Info>"
+                 "</tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>")
     elif action in ("GetCapabilities", "GetServices"):
         xaddr = escape(str(cfg.get("xaddr", "http://{{address}}/onvif/device_service")))
         reply = (f"<tds:{action}Response><tds:Capabilities><tt:Device><tt:XAddr>{xaddr}"
