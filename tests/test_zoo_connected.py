@@ -91,3 +91,24 @@ def test_the_login_is_kept_nowhere(login_scan: Any) -> None:
     document, _, kept = login_scan
     assert ZOO_PASSWORD.encode() not in kept
     assert ZOO_PASSWORD not in str(document)
+
+
+def test_the_html_report_shows_each_camera_under_its_recorder(login_scan: Any) -> None:
+    from lxml import html as lxml_html
+
+    from camaudit.report.html import render_html
+
+    document, _, _ = login_scan
+    tree = lxml_html.fromstring(render_html(document))
+    devices = document["devices"]
+    for index, device in enumerate(devices):
+        entry = tree.get_element_by_id(f"dev-{index}")
+        if device.get("parent"):
+            assert "behind" in (entry.get("class") or "")
+            assert f"behind recorder {device['parent']}, channel {device['channel']}" \
+                in entry.text_content()
+            parent = next(i for i, d in enumerate(devices)
+                          if d["address"] == device["parent"] and not d.get("parent"))
+            assert parent < index
+        for finding in device["findings"]:
+            assert entry.xpath(f".//a[text()='{finding['id']}']")
