@@ -188,25 +188,32 @@ def _analytics(device: Device, kb: KnowledgeBase, ids: list[str]) -> list[Findin
 
 
 def _stated(device: Device, kb: KnowledgeBase) -> list[Finding]:
-    """Protected-trait analytics the device's own API states (read with the operator's login)."""
+    """Protected-trait analytics the device's own API states (read with the operator's login).
+
+    Each name the device lists (``offered``) is matched whole-word against the vocabulary;
+    ``enabled`` when the same name is among those switched on.
+    """
     if not device.analytics:
         return []
     vocabulary = load_terms()
-    hits: dict[str, dict[str, list[str]]] = {}  # trait -> status -> where
+    hits: dict[str, dict[str, list[str]]] = {}  # trait -> status -> "'name' (where)"
+    evidence: dict[str, list[str]] = {}  # trait (or the platform) -> "where -> sha256:..."
     platform: dict[str, list[str]] = {}
     for doc in device.analytics:
         where = f"{doc.get('api')} {doc.get('endpoint')}" + (
             f" channel {doc['channel']}" if doc.get("channel") else "")
+        cite = f"device API {where} -> {doc.get('observation')}"
         enabled = set(_names(doc.get("enabled")))
         for name in _names(doc.get("offered")):
             trait = term_match(vocabulary, name)
             if trait is not None:
                 state = "enabled" if name in enabled else "offered"
-                hits.setdefault(trait.id, {}).setdefault(state, []).append(
-                    f"{name!r} ({where}, {doc.get('observation')})")
+                hits.setdefault(trait.id, {}).setdefault(state, []).append(f"{name!r} ({where})")
+                _keep(evidence.setdefault(trait.id, []), cite)
         for setting in _names(doc.get("platform")):
             state = "enabled" if setting.lower().endswith(("=true", "=1", "=on")) else "offered"
             platform.setdefault(state, []).append(f"{setting!r} ({where})")
+            _keep(evidence.setdefault("", []), cite)
     law = _law(kb)
     out = []
     for trait in vocabulary.traits:
@@ -221,13 +228,10 @@ def _stated(device: Device, kb: KnowledgeBase) -> list[Finding]:
             status=status,  # type: ignore[arg-type]
             title=(f"The device's own API states {trait.trait} analytics "
                    f"({'switched on' if status == 'enabled' else 'offered, not switched on'})"),
-            source=trait.sources[0], regime="eu-ai-act",
-            evidence=[item.rsplit(", ", 1)[-1].rstrip(")") for items in found.values()
-                      for item in items][:16],
-            detail=(f"Read with the operator's login: {said}. The word list and where each "
-                    f"word comes from: knowledge/data/analytics_terms.yaml ({trait.id}). "
-                    f"camaudit reads what the equipment says it can do; it does not analyse "
-                    f"anyone. {law}"),
+            source=trait.sources[0], regime="eu-ai-act", evidence=evidence[trait.id],
+            detail=(f"Read with the operator's login: {said}. The words and where each comes "
+                    f"from: knowledge/data/analytics_terms.yaml ({trait.id}). camaudit reads "
+                    f"what the equipment says it can do; it analyses no one. {law}"),
             basis="; ".join(trait.sources)))
     if platform:
         status = "enabled" if "enabled" in platform else "offered"
@@ -236,11 +240,16 @@ def _stated(device: Device, kb: KnowledgeBase) -> list[Finding]:
             id=f"analytics:{vocabulary.platform_id}", kind="analytics", severity="medium",
             status=status,  # type: ignore[arg-type]
             title=f"{vocabulary.platform_name} settings on the device ({status})",
-            source=vocabulary.platform_source, regime="eu-ai-act",
+            source=vocabulary.platform_source, regime="eu-ai-act", evidence=evidence[""],
             detail=(f"Read with the operator's login: {said}. A device uploading to a "
                     f"GA/T 1400 view library sends the person attributes GA/T 1400.3 defines "
                     f"(ethnicity and skin colour among them) to that platform. {law}")))
     return out
+
+
+def _keep(items: list[str], item: str) -> None:
+    if item not in items and len(items) < 16:
+        items.append(item)
 
 
 def _names(value: object) -> list[str]:
