@@ -41,12 +41,14 @@ No genuine captured GetDeviceInformation reply was found in public sources
 Fields (``onvif``): action, status (int, HTTP), manufacturer, model, firmware,
 serial, hardware_id, scopes (list), device_time (UTC, ISO 8601), fault,
 authenticated (bool: credentials were used for this answer); with a login also
-capabilities (list: "<Service> <XAddr>" pairs), mac, interface.
+capabilities (list: "<Service> <XAddr>" pairs), mac, interface; and one ``analytics``
+observation of the Analytics service (:mod:`camaudit.probes.onvif_analytics`).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import time
@@ -57,7 +59,7 @@ from xml.sax.saxutils import escape
 from camaudit.errors import ParseError
 from camaudit.model import FieldValue, Observation
 from camaudit.netio import Net, NetError
-from camaudit.probes import httpclient
+from camaudit.probes import follow, httpclient, onvif_analytics
 from camaudit.probes.base import Credentials, Probe
 from camaudit.probes.xmlsafe import child_text, first_text, iter_local, local, parse_xml
 
@@ -206,6 +208,18 @@ class _Session:
         self.deadline = time.monotonic() + BUDGET_READS * net.read_timeout
         self.secure = False  # a UsernameToken was accepted: later calls carry one directly
 
+    async def post(self, target: follow.Target, namespace: str, action: str,
+                   token: str | None = None) -> httpclient.Exchange:
+        """One SOAP POST to another service of the device, with the UsernameToken."""
+        creds = self.net.credentials
+        security = security_header(creds, datetime.now(UTC) + self.offset) if creds else ""
+        ctype = f'application/soap+xml; charset=utf-8; action="{namespace}/{action}"'
+        body = onvif_analytics.envelope(namespace, action, token, security)
+        return await httpclient.request(self.net, target.host, target.port, "POST", target.path,
+                                        tls=target.scheme == "https", body=body,
+                                        content_type=ctype, cap=onvif_analytics.MAX_REPLY,
+                                        why="onvif analytics")
+
     async def call(self, action: str, security: str = "") -> httpclient.Exchange:
         """One SOAP POST (httpclient answers an HTTP 401 itself when we hold credentials)."""
         ctype = f'application/soap+xml; charset=utf-8; action="{NS_DEVICE}/{action}"'
@@ -283,7 +297,53 @@ async def query(net: Net, address: str, port: int,
                 break
             if obs is not None and "fault" not in obs.fields:
                 out.append(obs)
+        with contextlib.suppress(NetError):
+            found = await _analytics(session, out)
+            if found is not None:
+                out.append(found)
     return out
+
+
+async def _analytics(session: _Session, out: list[Observation]) -> Observation | None:
+    """What the device's ONVIF Analytics service offers and runs (probes/onvif_analytics.py).
+
+    Asked only with the operator's login, of the Media and Analytics addresses the device
+    gave in GetCapabilities, and only when the scope gate allows both.
+    """
+    creds = session.net.credentials
+    caps = next((o.fields.get("capabilities") for o in out
+                 if o.fields.get("action") == "GetCapabilities"), None)
+    if creds is None or not isinstance(caps, list):
+        return None
+    services = dict(item.split(" ", 1) for item in caps if " " in item)
+    why = f"ONVIF XAddr from {session.address}:{session.port}"
+    media = follow.gate(session.net, services["Media"], why) if "Media" in services else None
+    analytics = follow.gate(session.net, services["Analytics"], why) \
+        if "Analytics" in services else None
+    if media is None or analytics is None or time.monotonic() > session.deadline:
+        return None
+    ex = await session.post(media, onvif_analytics.NS_MEDIA, "GetVideoAnalyticsConfigurations")
+    try:
+        tokens = onvif_analytics.parse_configuration_tokens(ex.response.body) \
+            if ex.ok and ex.response is not None else []
+    except ParseError:
+        tokens = []
+    if not tokens:
+        return None
+    answers: dict[str, bytes] = {}
+    for namespace, action in onvif_analytics.TOKEN_ACTIONS:
+        if time.monotonic() > session.deadline:
+            break
+        ex = await session.post(analytics, namespace, action, tokens[0])
+        if ex.ok and ex.status == 200 and ex.response is not None:
+            answers[action] = ex.response.body
+    try:
+        fields = onvif_analytics.fields(answers)
+    except ParseError:
+        return None
+    raw = b"\n".join(answers.values())
+    return Observation(address=session.address, port=session.port, probe="analytics",
+                       fields=fields, raw=raw)
 
 
 async def run(net: Net, address: str, port: int) -> list[Observation]:
