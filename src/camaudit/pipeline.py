@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections import deque
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 
 from camaudit import __version__
 from camaudit.assess import PolicySet, assess, load_policies
+from camaudit.credentials import CredentialBook
 from camaudit.identify import connected, identify
 from camaudit.knowledge import kb_versions
 from camaudit.model import Device, Observation
@@ -140,6 +142,7 @@ class ScanRunner:
         self.stats = Stats()
         self.cursor = Cursor()
         self.credentials = credentials  # held in memory only: never stored or logged
+        self.logins: CredentialBook | None = None  # per device/site logins (--credentials)
         self.on_device: Callable[[Device], None] | None = None
 
     async def _host(self, net: Net, address: str, open_ports: list[int]) -> None:
@@ -151,6 +154,9 @@ class ScanRunner:
         if not opts.probes:
             self._save(Device(address=address, ports=open_ports, site=opts.site), observations)
             return
+        if self.logins is not None:  # this host's own login, else the --user one
+            login = self.logins.for_host(address, opts.site) or self.credentials
+            net = dataclasses.replace(net, credentials=login)
         with contextlib.suppress(TimeoutError):
             observations = await asyncio.wait_for(
                 probe_host(net, address, open_ports, thorough=opts.thorough,
@@ -312,10 +318,12 @@ async def execute(store: Store, scan_id: int, scope: Scope, options: ScanOptions
                   progress: ProgressFn | None = None, after: str | None = None,
                   skip: set[str] | None = None,
                   credentials: Credentials | None = None,
-                  on_device: Callable[[Device], None] | None = None) -> Stats:
+                  on_device: Callable[[Device], None] | None = None,
+                  logins: CredentialBook | None = None) -> Stats:
     runner = ScanRunner(store, scan_id, scope, options, load_policies(options.policies),
                         progress, credentials)
     runner.on_device = on_device
+    runner.logins = logins
     stats = await runner.run(after=after, skip=skip)
     store.finish_scan(scan_id, asdict(stats))
     totals = store.scan(scan_id)["stats"] or {}
