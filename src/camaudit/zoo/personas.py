@@ -117,6 +117,7 @@ def _resolve(stem: str, raw: Mapping[str, dict[str, Any]], seen: tuple[str, ...]
         return data
     merged = _merge(_resolve(str(parent), raw, (*seen, stem)), data)
     merged["abstract"] = bool(data.get("abstract", False))  # never inherited
+    merged["connected"] = data.get("connected")  # one recorder's own cameras: never inherited
     return merged
 
 
