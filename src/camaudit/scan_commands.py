@@ -322,10 +322,12 @@ def digest(devices: Iterable[Device]) -> list[str]:
 
     def count(kind: str, status: str = "open") -> int:
         return kinds[(kind, status)]
+    on = count("analytics", "enabled")
     return [f"  by maker: {top}",
             f"  restricted maker: {count('restriction')} · known-exploited firmware: "
             f"{count('vulnerability')} (+{count('vulnerability', 'possible')} possibly) · "
-            f"ethnicity analytics: {count('analytics')} · maker unknown: "
+            f"ethnicity analytics: {count('analytics') + count('analytics', 'offered') + on}"
+            f"{f' ({on} switched on)' if on else ''} · maker unknown: "
             f"{count('unknown-maker') + count('unknown-maker', 'possible')}"]
 
 
