@@ -63,7 +63,8 @@ def test_manifest_entries_are_complete() -> None:
     for entry in doc["devices"]:
         assert set(entry) >= CONTRACT_KEYS
         assert entry["device_type"] in DEVICE_TYPES
-        assert ipaddress.IPv4Address(entry["address"]) in ipaddress.IPv4Network("127.42.0.0/16")
+        served = entry.get("parent") or entry["address"]  # a connected camera: its recorder's
+        assert ipaddress.IPv4Address(served) in ipaddress.IPv4Network("127.42.0.0/16")
         if entry["device_type"] in ("camera", "recorder", "encoder") and not entry["manufacturer"]:
             assert "unknown-maker" in entry["findings"]
         if entry["hostile"]:

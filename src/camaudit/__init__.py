@@ -13,6 +13,7 @@ Data flows one way; each stage has one home:
     knowledge/   makers, OEM links, restriction regimes, KEV/CVE ranges, analytics reports
     assess/      policies -> Finding (each with its public source)
     store/       scans, hosts, observations, devices, findings (SQLite or any SQLAlchemy URL)
+    credentials.py  device logins per network/site/default from a 0600 file (memory only)
     pipeline.py  runs scope -> sweep -> probes -> identify -> assess -> store, resumably
     output.py    the camaudit/1 JSON document and its schema
     report/      HTML, PDF, CSV, CycloneDX, signed evidence bundle, removal plan, diff

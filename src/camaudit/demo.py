@@ -113,7 +113,7 @@ def demo(
     info(f"scan {scan_id}: {stats.hosts_up} hosts up, {stats.devices} surveillance devices, "
          f"{stats.findings} findings in {stats.elapsed:.1f}s")
     paths = _write_reports(store, scan_id, out_dir)
-    result = score(store.document(scan_id), _load(manifest_path))
+    result = score(store.document(scan_id), _load(manifest_path), connected=credentials is not None)
     store.close()
     out.print(f"\n[bold]camaudit demo[/bold] — scan {scan_id} of {network} "
               f"({count} emulated devices)")

@@ -110,7 +110,9 @@ class Finding:
     source: str  # URL or citation; no source, no finding
     #: open: stands; possible: the device data cannot settle it (firmware or date not read);
     #: lead: rests on a record its source does not confirm (never above medium); accepted.
-    status: Literal["open", "accepted", "possible", "lead"] = "open"
+    #: offered / enabled (analytics read from the device's own API): the device states it
+    #: can run the analytic / has it switched on.
+    status: Literal["open", "accepted", "possible", "lead", "offered", "enabled"] = "open"
     detail: str = ""
     evidence: list[str] = field(default_factory=list)  # "rule -> sha256:..." lines
     regime: str | None = None
@@ -154,8 +156,31 @@ class Device:
     findings: list[Finding] = field(default_factory=list)
     site: str | None = None
     hostname: str | None = None
+    #: A camera a recorder reports (never contacted): the recorder's address and the
+    #: recorder's channel number for it. Its `address` is the one the recorder reports.
+    parent: str | None = None
+    channel: int | None = None
+    #: What the device's own API says it can analyse (``analytics`` observations, read with
+    #: the operator's login): {api, endpoint, channel, offered, enabled, platform, observation}.
+    #: Input to assess; not part of the output contract.
+    analytics: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        """Unique within a scan: the address, or ``<recorder>#<channel>`` for a connected camera.
+
+        Two recorders may report cameras at the same private address (a PoE switch each).
+        """
+        return f"{self.parent}#{self.channel}" if self.parent is not None else self.address
 
     def to_json(self) -> dict[str, Any]:
+        out = self._json()
+        if self.parent is not None:
+            out["parent"] = self.parent
+            out["channel"] = self.channel
+        return out
+
+    def _json(self) -> dict[str, Any]:
         return {
             "address": self.address,
             "mac": self.mac,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections import deque
 from collections.abc import Callable
@@ -20,7 +21,8 @@ from typing import Any
 
 from camaudit import __version__
 from camaudit.assess import PolicySet, assess, load_policies
-from camaudit.identify import identify
+from camaudit.credentials import CredentialBook
+from camaudit.identify import connected, identify
 from camaudit.knowledge import kb_versions
 from camaudit.model import Device, Observation
 from camaudit.netio import Budget, Net, NetError, sweep_session
@@ -88,8 +90,24 @@ def conclude(address: str, observations: list[Observation], ports: list[int],
     device = identify(address, observations)
     device.ports = sorted(set(ports) | set(device.ports))
     device.site = site
+    device.analytics = connected.analytics_of(observations)
     device.findings = assess(device, policies)
     return device
+
+
+def conclude_all(address: str, observations: list[Observation], ports: list[int],
+                 policies: PolicySet, site: str | None = None
+                 ) -> tuple[Device, list[tuple[Device, list[Observation]]]]:
+    """The host, and each camera it reports as a recorder (identified and assessed alike)."""
+    own, channels = connected.split(observations)
+    device = conclude(address, own, ports, policies, site)
+    children = []
+    for number in sorted(channels):
+        child = connected.connected_device(address, number, channels[number])
+        child.site = site
+        child.findings = assess(child, policies)
+        children.append((child, channels[number]))
+    return device, children
 
 
 async def probe_host(net: Net, address: str, open_ports: list[int], *,
@@ -124,6 +142,7 @@ class ScanRunner:
         self.stats = Stats()
         self.cursor = Cursor()
         self.credentials = credentials  # held in memory only: never stored or logged
+        self.logins: CredentialBook | None = None  # per device/site logins (--credentials)
         self.on_device: Callable[[Device], None] | None = None
 
     async def _host(self, net: Net, address: str, open_ports: list[int]) -> None:
@@ -135,19 +154,25 @@ class ScanRunner:
         if not opts.probes:
             self._save(Device(address=address, ports=open_ports, site=opts.site), observations)
             return
+        if self.logins is not None:  # this host's own login, else the --user one
+            login = self.logins.for_host(address, opts.site) or self.credentials
+            net = dataclasses.replace(net, credentials=login)
         with contextlib.suppress(TimeoutError):
             observations = await asyncio.wait_for(
                 probe_host(net, address, open_ports, thorough=opts.thorough,
                            stats=self.stats), opts.host_timeout)
-        device = conclude(address, observations, open_ports, self.policies, opts.site)
-        self._save(device, observations)
+        device, children = conclude_all(address, observations, open_ports, self.policies,
+                                        opts.site)
+        self._save(device, [o for o in observations if o.probe != "channel"], children)
 
-    def _save(self, device: Device, observations: list[Observation]) -> None:
-        self.store.save_host(self.scan_id, device, observations)
-        if self.on_device is not None:
-            self.on_device(device)
-        self.stats.devices += 1 if device.device_type not in (None, "other") else 0
-        self.stats.findings += len(device.findings)
+    def _save(self, device: Device, observations: list[Observation],
+              children: list[tuple[Device, list[Observation]]] | None = None) -> None:
+        self.store.save_host(self.scan_id, device, observations, children or ())
+        for one in [device, *(child for child, _ in children or ())]:
+            if self.on_device is not None:
+                self.on_device(one)
+            self.stats.devices += 1 if one.device_type not in (None, "other") else 0
+            self.stats.findings += len(one.findings)
 
     async def run(self, after: str | None = None, skip: set[str] | None = None) -> Stats:
         opts = self.options
@@ -293,10 +318,12 @@ async def execute(store: Store, scan_id: int, scope: Scope, options: ScanOptions
                   progress: ProgressFn | None = None, after: str | None = None,
                   skip: set[str] | None = None,
                   credentials: Credentials | None = None,
-                  on_device: Callable[[Device], None] | None = None) -> Stats:
+                  on_device: Callable[[Device], None] | None = None,
+                  logins: CredentialBook | None = None) -> Stats:
     runner = ScanRunner(store, scan_id, scope, options, load_policies(options.policies),
                         progress, credentials)
     runner.on_device = on_device
+    runner.logins = logins
     stats = await runner.run(after=after, skip=skip)
     store.finish_scan(scan_id, asdict(stats))
     totals = store.scan(scan_id)["stats"] or {}

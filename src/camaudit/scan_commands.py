@@ -33,6 +33,7 @@ from camaudit.cliutil import (
     run_async,
     sanitize,
 )
+from camaudit.credentials import load as load_logins
 from camaudit.errors import UsageError
 from camaudit.model import SURVEILLANCE_TYPES, Device, Finding
 from camaudit.pipeline import ScanOptions, Stats, execute, new_scan, resume_point
@@ -227,6 +228,9 @@ def scan(
         = None,
     password_env: Annotated[str, typer.Option(
         help="Environment variable holding the password for --user.")] = "CAMAUDIT_PASSWORD",
+    credentials_file: Annotated[str | None, typer.Option(
+        "--credentials", help="YAML file of logins per device/network, per site and a "
+        "default (mode 0600 checked; see camaudit.credentials). Never stored.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help=f"Allow scopes over {LARGE_SCOPE:,}"
                                       " addresses.")] = False,
     loose: LooseOption = False,
@@ -236,6 +240,7 @@ def scan(
     if fail_on is not None and fail_on not in SEVERITY_ORDER:
         raise UsageError(f"--fail-on must be one of {', '.join(SEVERITY_ORDER)}")
     credentials = _credentials(user, password_env)
+    logins = load_logins(credentials_file) if credentials_file else None
     if resume:
         if targets:
             raise UsageError("give either targets or --resume, not both")
@@ -268,6 +273,7 @@ def scan(
     with progress_reporter(scope.size) as report:
         stats = run_async(execute(store, scan_id, scope, options, report,  # type: ignore[arg-type]
                                   after=after, skip=skip, credentials=credentials,
+                                  logins=logins,
                                   on_device=_device_line if Verbosity.verbose() else None))
     info(f"scan {scan_id} done: {stats.hosts_up} hosts up, {stats.devices} surveillance "
          f"devices, {stats.findings} findings in {stats.elapsed:.1f}s")
@@ -316,10 +322,12 @@ def digest(devices: Iterable[Device]) -> list[str]:
 
     def count(kind: str, status: str = "open") -> int:
         return kinds[(kind, status)]
+    on = count("analytics", "enabled")
     return [f"  by maker: {top}",
             f"  restricted maker: {count('restriction')} · known-exploited firmware: "
             f"{count('vulnerability')} (+{count('vulnerability', 'possible')} possibly) · "
-            f"ethnicity analytics: {count('analytics')} · maker unknown: "
+            f"ethnicity analytics: {count('analytics') + count('analytics', 'offered') + on}"
+            f"{f' ({on} switched on)' if on else ''} · maker unknown: "
             f"{count('unknown-maker') + count('unknown-maker', 'possible')}"]
 
 

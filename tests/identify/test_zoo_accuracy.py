@@ -54,6 +54,9 @@ NOT_ON_THE_WIRE: dict[str, tuple[tuple[str, ...], str]] = {
     "tplink-vigi-c540": (("device_type", "brand", "manufacturer"),
                          "only its OPTIONS reply is published (Date, Public: a LIVE555-like "
                          "list with no Server); its DESCRIBE challenge is cut off in the log"),
+    "onvif-yma42p": (("device_type", "brand"),
+                     "only ONVIF answers, and GetDeviceInformation/GetScopes (A_ONVIF_CAMERA, "
+                     "YMA42P_C2_WM701_AF) need the operator's login; nothing else is published"),
     "panasonic-camera": (("device_type",),  # the realm names the maker, not the role
                          "realm 'Panasonic network device' does not say camera, encoder or "
                          "recorder; 'surveillance' is the honest class"),

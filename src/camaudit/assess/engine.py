@@ -23,6 +23,11 @@ vulnerability  a record of vulns.yaml for the device's maker (manufacturer, or a
 analytics      the device's model is a product reported to infer ethnicity, race or
                skin colour -> ``analytics:<id>`` (high), citing the report, EU AI Act
                Art. 5(1)(g) and GDPR Art. 9; a model family match is ``possible``.
+               The device's own API, read with the operator's login, names a protected
+               trait among the analytics it supports (``knowledge/terms.py``) ->
+               ``analytics:stated-<trait>``, status ``enabled`` (high) when a rule using
+               it is switched on, else ``offered`` (medium); a GA/T 1400 view-library
+               upload setting -> ``analytics:gat1400`` (``offered``/``enabled``, medium).
 
 Then the policy's severity overrides (a lead stays at most medium), and its
 allow-list: an active entry marks the finding ``accepted`` (it stays in the
@@ -40,6 +45,8 @@ from camaudit.assess.policy import PolicySet
 from camaudit.errors import UsageError
 from camaudit.knowledge import KnowledgeBase, makers
 from camaudit.knowledge.kev import KEV_URL
+from camaudit.knowledge.terms import load_terms
+from camaudit.knowledge.terms import match as term_match
 from camaudit.knowledge.vulns import match
 from camaudit.model import SEVERITIES, Device, Finding
 
@@ -180,6 +187,84 @@ def _analytics(device: Device, kb: KnowledgeBase, ids: list[str]) -> list[Findin
     return list(out.values())
 
 
+def _stated(device: Device, kb: KnowledgeBase) -> list[Finding]:
+    """Protected-trait analytics the device's own API states (read with the operator's login).
+
+    Each name the device lists (``offered``) is matched whole-word against the vocabulary;
+    ``enabled`` when the same name is among those switched on.
+    """
+    if not device.analytics:
+        return []
+    vocabulary = load_terms()
+    hits: dict[str, dict[str, list[str]]] = {}  # trait -> status -> "'name' (where)"
+    evidence: dict[str, list[str]] = {}  # trait (or the platform) -> "where -> sha256:..."
+    platform: dict[str, list[str]] = {}
+    for doc in device.analytics:
+        where = f"{doc.get('api')} {doc.get('endpoint')}" + (
+            f" channel {doc['channel']}" if doc.get("channel") else "")
+        cite = f"device API {where} -> {doc.get('observation')}"
+        enabled = set(_names(doc.get("enabled")))
+        for name in _names(doc.get("offered")):
+            trait = term_match(vocabulary, name)
+            if trait is not None:
+                state = "enabled" if name in enabled else "offered"
+                hits.setdefault(trait.id, {}).setdefault(state, []).append(f"{name!r} ({where})")
+                _keep(evidence.setdefault(trait.id, []), cite)
+        for setting in _names(doc.get("platform")):
+            state = "enabled" if setting.lower().endswith(("=true", "=1", "=on")) else "offered"
+            platform.setdefault(state, []).append(f"{setting!r} ({where})")
+            _keep(evidence.setdefault("", []), cite)
+    law = _law(kb)
+    out = []
+    for trait in vocabulary.traits:
+        if trait.id not in hits:
+            continue
+        found = hits[trait.id]
+        status = "enabled" if "enabled" in found else "offered"
+        said = "; ".join(f"{state}: {', '.join(items[:8])}" for state, items in found.items())
+        out.append(Finding(
+            id=f"analytics:stated-{trait.id}", kind="analytics",
+            severity="high" if status == "enabled" else "medium",
+            status=status,  # type: ignore[arg-type]
+            title=(f"The device's own API states {trait.trait} analytics "
+                   f"({'switched on' if status == 'enabled' else 'offered, not switched on'})"),
+            source=trait.sources[0], regime="eu-ai-act", evidence=evidence[trait.id],
+            detail=(f"Read with the operator's login: {said}. The words and where each comes "
+                    f"from: knowledge/data/analytics_terms.yaml ({trait.id}). camaudit reads "
+                    f"what the equipment says it can do; it analyses no one. {law}"),
+            basis="; ".join(trait.sources)))
+    if platform:
+        status = "enabled" if "enabled" in platform else "offered"
+        said = "; ".join(f"{state}: {', '.join(items[:8])}" for state, items in platform.items())
+        out.append(Finding(
+            id=f"analytics:{vocabulary.platform_id}", kind="analytics", severity="medium",
+            status=status,  # type: ignore[arg-type]
+            title=f"{vocabulary.platform_name} settings on the device ({status})",
+            source=vocabulary.platform_source, regime="eu-ai-act", evidence=evidence[""],
+            detail=(f"Read with the operator's login: {said}. A device uploading to a "
+                    f"GA/T 1400 view library sends the person attributes GA/T 1400.3 defines "
+                    f"(ethnicity and skin colour among them) to that platform. {law}")))
+    return out
+
+
+def _keep(items: list[str], item: str) -> None:
+    if item not in items and len(items) < 16:
+        items.append(item)
+
+
+def _names(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _law(kb: KnowledgeBase) -> str:
+    regime = kb.regimes.get("eu-ai-act-art5-1g")
+    since = regime.day("effective") if regime else None
+    return (f"EU AI Act Art. 5(1)(g) prohibits biometric categorisation inferring race"
+            f"{' from ' + since.isoformat() if since else ''} "
+            f"({kb.legal.get('eu-ai-act-art5-1g', '')}); GDPR Art. 9 restricts processing "
+            f"that reveals racial or ethnic origin ({kb.legal.get('gdpr-art9', '')}).")
+
+
 def _override(finding: Finding, policies: PolicySet) -> None:
     table = policies.severity
     for key in (finding.id, finding.id.split(":", 1)[0], finding.kind):
@@ -241,6 +326,8 @@ def assess(device: Device, policies: PolicySet, *, today: date | None = None) ->
         findings.extend(_vulnerabilities(device, policies, kb, ids))
     if ids and policies.analytics:
         findings.extend(_analytics(device, kb, ids))
+    if policies.analytics:
+        findings.extend(_stated(device, kb))
     for finding in findings:
         _override(finding, policies)
         restrict.cap_lead(finding)
@@ -257,5 +344,6 @@ def exceeds(findings: Iterable[Finding], fail_on: str) -> bool:
     if fail_on not in _RANK:
         raise UsageError(f"--fail-on must be one of {', '.join(SEVERITIES[1:])}, not {fail_on!r}")
     floor = _RANK[fail_on]
-    return any(f.status in ("open", "possible") and _RANK[f.severity] >= floor
+    return any(f.status in ("open", "possible", "offered", "enabled")
+               and _RANK[f.severity] >= floor
                for f in findings)

@@ -14,6 +14,8 @@
                 keeps conflicts; a brand only hints at its maker (``oem``)
 - ``engine``    :func:`identify` - the pipeline's entry point, pure and fast
 - ``explain``   :func:`explain` - why each field has its value, or stayed null
+- ``connected`` cameras a recorder reports (``channel`` observations) -> devices of their
+                own with ``parent`` and ``channel``
 """
 
 from camaudit.identify.engine import identify

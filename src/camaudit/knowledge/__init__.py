@@ -11,6 +11,8 @@ copy of shared/kb), into the user data directory (``paths.py``).
     vulns.py         affected models/firmware per CVE (vulns.yaml) and the matcher
     restrictions.py  restriction regimes (confirmed or not), the companies they name and
                      the brands tied to them; reported ethnicity-analytics products
+    terms.py         protected-trait words of device APIs (analytics_terms.yaml), whole-word
+                     matcher: what a device states it can analyse, never a person
     readings.py      camaudit's reading of restrictions.yaml: ownership periods as dates,
                      components a regime may reach (each checked against the file)
     base.py          everything loaded once: ``knowledge()``, ``kb_versions()``

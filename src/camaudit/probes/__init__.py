@@ -27,6 +27,12 @@ lapi           envelope, model, firmware, serial, device_name, device_type_code,
                hardware  (Uniview /LAPI/V1.0/System/DeviceInfo)
 reolink        model, firmware, hardware, serial, device_type, build_day, device_name
                (Reolink api.cgi GetDevInfo, with the operator's login only)
+channel        api, channel (int), address, port (int), protocol, vendor, model, firmware,
+               serial, mac, name, enabled (bool), source_path, document  (a camera a
+               recorder reports: ISAPI InputProxy, Dahua RemoteDevice; login only)
+analytics      api, endpoint, channel (int), offered (list), enabled (list), platform
+               (list)  (capability/rule names a device states: ISAPI DeviceCap, Dahua
+               VideoAnalyseRule; login only; probes/deep.py)
 tls            subject, issuer, san (list), serial, not_before, not_after,
                fingerprint_sha256, self_signed (bool), error (unreadable cert)
 rtsp           method, path, status (int), server, realm, auth_scheme, public
@@ -34,7 +40,7 @@ rtsp           method, path, status (int), server, realm, auth_scheme, public
                (SDP session level of a DESCRIBE answer, RFC 4566 5)
 onvif          manufacturer, model, firmware, serial, hardware_id, scopes (list),
                xaddrs (list), action, status (int), fault, device_time,
-               authenticated (bool)
+               authenticated (bool); with a login: capabilities (list), mac, interface
 wsd            types (list), scopes (list), xaddrs (list), endpoint,
                xaddrs_refused (list)  (WS-Discovery ProbeMatch)
 upnp           server, location, st, usn, location_refused, friendly_name,

@@ -15,7 +15,10 @@ Per port, in this order (one connection each, ``Connection: close``):
    :mod:`camaudit.probes.favicon`.
 4. The vendor endpoints of :data:`camaudit.probes.vendor_http.REQUESTS`
    (ISAPI, Dahua magicBox and RPC2_Login, Axis param.cgi, Uniview LAPI).
-5. With operator credentials only, and only when no other vendor endpoint
+5. With operator credentials only, on a device whose Hikvision or Dahua endpoint
+   answered: the connected cameras and analytics capabilities of
+   :data:`camaudit.probes.deep.REQUESTS` (read-only GETs; :meth:`_Session.deep`).
+6. With operator credentials only, and only when no other vendor endpoint
    answered: Reolink's API (:meth:`_Session.reolink`). An anonymous
    ``GetDevInfo`` must first come back with Reolink's "please login first"
    error; only then is ``Login`` sent (password in the JSON body, as the API
@@ -46,9 +49,18 @@ import time
 from urllib.parse import urljoin
 
 from camaudit.errors import ParseError
-from camaudit.model import FieldValue, Observation
+from camaudit.model import FieldValue, Observation, sha256_hex
 from camaudit.netio import Net, NetError, Refused, TimedOut
-from camaudit.probes import favicon, follow, httpauth, httpclient, httpwire, tls, vendor_http
+from camaudit.probes import (
+    deep,
+    favicon,
+    follow,
+    httpauth,
+    httpclient,
+    httpwire,
+    tls,
+    vendor_http,
+)
 from camaudit.probes.base import Probe
 
 PORTS = frozenset({80, 81, 88, 443, 8080, 8081, 8443, 8888})
@@ -210,12 +222,13 @@ class _Session:
         self.deadline = time.monotonic() + TIME_FACTOR * net.read_timeout
         self.bytes_left = net.max_bytes
         self.requests = 0
+        self.extra = 0  # requests allowed past MAX_REQUESTS (the credentialed reads)
         self.observations: list[Observation] = []
         self.certs: set[tuple[str, int]] = set()
         self.last_http: Observation | None = None  # the observation of the latest reply
 
     def _can_ask(self) -> bool:
-        return (self.requests < MAX_REQUESTS and self.bytes_left > 0
+        return (self.requests < MAX_REQUESTS + self.extra and self.bytes_left > 0
                 and self.deadline - time.monotonic() > 0)
 
     async def fetch(self, target: follow.Target, method: str = "GET", path: str | None = None,
@@ -370,6 +383,35 @@ class _Session:
                                                  fields, raw=got.response.body))
         return succeeded
 
+    async def deep(self, target: follow.Target, succeeded: set[str]) -> None:
+        """Connected cameras and analytics, with the operator's login (probes/deep.py)."""
+        if self.net.credentials is None:
+            return
+        wanted = [r for r in deep.REQUESTS if succeeded.intersection(r.after)]
+        self.extra = len(wanted)
+        for req in wanted:
+            try:
+                got = await self.fetch(target, "GET", req.path)
+            except NetError:
+                return
+            if got is None or not got.ok:
+                return
+            if got.status != 200 or got.response is None:
+                continue
+            body = got.response.body
+            try:
+                channels, analytics = deep.parse(req.key, body)
+            except ParseError:
+                continue
+            document = f"sha256:{sha256_hex(body)}"
+            for fields in analytics:
+                self.observations.append(Observation(target.host, target.port, "analytics",
+                                                     fields, raw=body))
+            for fields in channels:
+                fields["document"] = document
+                self.observations.append(Observation(target.host, target.port, "channel",
+                                                     fields))
+
     async def _reolink_call(self, target: follow.Target, cmd: str, body: bytes,
                             token: str | None, secrets: tuple[str, ...]
                             ) -> httpclient.Exchange | None:
@@ -461,7 +503,10 @@ async def run(net: Net, address: str, port: int) -> list[Observation]:
         return session.observations  # slow, oversized or not HTTP: stop here
     landing, page = await session.redirects(target, exchange)
     await session.favicon(landing, page)
-    if not await session.vendors(target):
+    succeeded = await session.vendors(target)
+    if succeeded:
+        await session.deep(target, succeeded)
+    else:
         await session.reolink(target)
     return session.observations
 

@@ -1,5 +1,9 @@
 """ONVIF device service: GetSystemDateAndTime, GetDeviceInformation, GetScopes over SOAP/HTTP.
 
+With the operator's login, any maker's device is also asked GetCapabilities (the service
+addresses it offers, analytics among them) and GetNetworkInterfaces (its MAC address):
+the maker-neutral way to read model, firmware and MAC.
+
 ONVIF cameras and recorders answer SOAP 1.2 POSTs on their HTTP port at
 ``/onvif/device_service``. GetSystemDateAndTime must be answered without
 authentication (so clients can sync clocks); many devices also answer
@@ -25,6 +29,9 @@ Sources (checked 2026-11-25):
 - OASIS Web Services Security UsernameToken Profile 1.0 §3.1
   (https://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0.pdf):
   ``PasswordDigest = Base64(SHA-1(nonce + created + password))``.
+- ONVIF Core Specification §8.1.2.2 GetCapabilities (Capabilities/<Service>/XAddr, e.g.
+  Analytics, Media, Device) and §8.2.6 GetNetworkInterfaces
+  (NetworkInterfaces/Info/HwAddress, Info/Name); devicemgmt.wsdl above.
 - SOAP 1.2 Part 1 §5.4 Fault (Code/Value, Subcode/Value, Reason/Text)
   (https://www.w3.org/TR/soap12-part1/#soapfault); SOAP 1.1 faultcode/faultstring.
 
@@ -33,12 +40,15 @@ No genuine captured GetDeviceInformation reply was found in public sources
 
 Fields (``onvif``): action, status (int, HTTP), manufacturer, model, firmware,
 serial, hardware_id, scopes (list), device_time (UTC, ISO 8601), fault,
-authenticated (bool: credentials were used for this answer).
+authenticated (bool: credentials were used for this answer); with a login also
+capabilities (list: "<Service> <XAddr>" pairs), mac, interface; and one ``analytics``
+observation of the Analytics service (:mod:`camaudit.probes.onvif_analytics`).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import time
@@ -49,13 +59,15 @@ from xml.sax.saxutils import escape
 from camaudit.errors import ParseError
 from camaudit.model import FieldValue, Observation
 from camaudit.netio import Net, NetError
-from camaudit.probes import httpclient
+from camaudit.probes import follow, httpclient, onvif_analytics
 from camaudit.probes.base import Credentials, Probe
 from camaudit.probes.xmlsafe import child_text, first_text, iter_local, local, parse_xml
 
 DEVICE_PATH = "/onvif/device_service"
 NS_DEVICE = "http://www.onvif.org/ver10/device/wsdl"
 ACTIONS = ("GetSystemDateAndTime", "GetDeviceInformation", "GetScopes")
+#: Asked only with the operator's login, after the device answered the questions above.
+LOGIN_ACTIONS = ("GetCapabilities", "GetNetworkInterfaces")
 #: Largest SOAP reply we read.
 MAX_REPLY = 128 * 1024
 #: Whole-probe time budget, in read timeouts.
@@ -95,7 +107,7 @@ def security_header(creds: Credentials, created: datetime, nonce: bytes | None =
 
 def build_envelope(action: str, security: str = "") -> bytes:
     """A SOAP 1.2 envelope calling a parameterless device-service `action`."""
-    if action not in ACTIONS:
+    if action not in ACTIONS + LOGIN_ACTIONS:
         raise ValueError(f"unsupported ONVIF action {action!r}")
     header = f"<s:Header>{security}</s:Header>" if security else ""
     return ('<?xml version="1.0" encoding="UTF-8"?>'
@@ -150,6 +162,25 @@ def parse_soap(body: bytes, action: str) -> dict[str, FieldValue]:
             value = child_text(answer, element)
             if value:
                 fields[name] = value
+    elif action == "GetCapabilities":
+        services: list[str] = []
+        for caps in iter_local(answer, "Capabilities"):
+            for service in caps:
+                xaddr = child_text(service, "XAddr")
+                name = local(service.tag)
+                if xaddr and name and len(services) < 32:
+                    services.append(f"{name[:40]} {xaddr[:256]}")
+            break
+        fields["capabilities"] = services
+    elif action == "GetNetworkInterfaces":
+        for info in iter_local(answer, "Info"):
+            mac = child_text(info, "HwAddress")
+            if mac:
+                fields["mac"] = mac[:64]
+                iface = child_text(info, "Name")
+                if iface:
+                    fields["interface"] = iface[:64]
+                break
     elif action == "GetScopes":
         scopes: list[str] = []
         for item in iter_local(answer, "ScopeItem"):
@@ -175,6 +206,19 @@ class _Session:
         self.net, self.address, self.port, self.path = net, address, port, path
         self.offset = timedelta(0)  # device clock minus ours, for UsernameToken Created
         self.deadline = time.monotonic() + BUDGET_READS * net.read_timeout
+        self.secure = False  # a UsernameToken was accepted: later calls carry one directly
+
+    async def post(self, target: follow.Target, namespace: str, action: str,
+                   token: str | None = None) -> httpclient.Exchange:
+        """One SOAP POST to another service of the device, with the UsernameToken."""
+        creds = self.net.credentials
+        security = security_header(creds, datetime.now(UTC) + self.offset) if creds else ""
+        ctype = f'application/soap+xml; charset=utf-8; action="{namespace}/{action}"'
+        body = onvif_analytics.envelope(namespace, action, token, security)
+        return await httpclient.request(self.net, target.host, target.port, "POST", target.path,
+                                        tls=target.scheme == "https", body=body,
+                                        content_type=ctype, cap=onvif_analytics.MAX_REPLY,
+                                        why="onvif analytics")
 
     async def call(self, action: str, security: str = "") -> httpclient.Exchange:
         """One SOAP POST (httpclient answers an HTTP 401 itself when we hold credentials)."""
@@ -205,15 +249,21 @@ class _Session:
         With operator credentials a refused call is retried once with a
         WS-Security UsernameToken (clock taken from the device's own answer).
         """
+        creds = self.net.credentials
+        if self.secure and creds is not None:  # the device took our token: send it at once
+            security = security_header(creds, datetime.now(UTC) + self.offset)
+            ex = await self.call(action, security)
+            return self.observe(action, ex, authenticated=True), ex.response is not None
         ex = await self.call(action)
         obs = self.observe(action, ex, authenticated=False)
-        creds = self.net.credentials
         if creds is None or not _refused(ex.status, obs.fields if obs else None) \
                 or time.monotonic() > self.deadline:
             return obs, ex.response is not None
         security = security_header(creds, datetime.now(UTC) + self.offset)
         retry = await self.call(action, security)
-        return self.observe(action, retry, authenticated=True) or obs, True
+        answer = self.observe(action, retry, authenticated=True)
+        self.secure = answer is not None and "fault" not in answer.fields
+        return answer or obs, True
 
 
 async def query(net: Net, address: str, port: int,
@@ -235,7 +285,65 @@ async def query(net: Net, address: str, port: int,
                 break  # HTTP, but no ONVIF device service at this path
             continue
         out.append(obs)
+    if net.credentials is not None and out and any(
+            o.fields.get("action") == "GetDeviceInformation" and "fault" not in o.fields
+            for o in out):
+        for action in LOGIN_ACTIONS:
+            if time.monotonic() > session.deadline:
+                break
+            try:
+                obs, _ = await session.ask(action)
+            except NetError:
+                break
+            if obs is not None and "fault" not in obs.fields:
+                out.append(obs)
+        with contextlib.suppress(NetError):
+            found = await _analytics(session, out)
+            if found is not None:
+                out.append(found)
     return out
+
+
+async def _analytics(session: _Session, out: list[Observation]) -> Observation | None:
+    """What the device's ONVIF Analytics service offers and runs (probes/onvif_analytics.py).
+
+    Asked only with the operator's login, of the Media and Analytics addresses the device
+    gave in GetCapabilities, and only when the scope gate allows both.
+    """
+    creds = session.net.credentials
+    caps = next((o.fields.get("capabilities") for o in out
+                 if o.fields.get("action") == "GetCapabilities"), None)
+    if creds is None or not isinstance(caps, list):
+        return None
+    services = dict(item.split(" ", 1) for item in caps if " " in item)
+    why = f"ONVIF XAddr from {session.address}:{session.port}"
+    media = follow.gate(session.net, services["Media"], why) if "Media" in services else None
+    analytics = follow.gate(session.net, services["Analytics"], why) \
+        if "Analytics" in services else None
+    if media is None or analytics is None or time.monotonic() > session.deadline:
+        return None
+    ex = await session.post(media, onvif_analytics.NS_MEDIA, "GetVideoAnalyticsConfigurations")
+    try:
+        tokens = onvif_analytics.parse_configuration_tokens(ex.response.body) \
+            if ex.ok and ex.response is not None else []
+    except ParseError:
+        tokens = []
+    if not tokens:
+        return None
+    answers: dict[str, bytes] = {}
+    for namespace, action in onvif_analytics.TOKEN_ACTIONS:
+        if time.monotonic() > session.deadline:
+            break
+        ex = await session.post(analytics, namespace, action, tokens[0])
+        if ex.ok and ex.status == 200 and ex.response is not None:
+            answers[action] = ex.response.body
+    try:
+        fields = onvif_analytics.fields(answers)
+    except ParseError:
+        return None
+    raw = b"\n".join(answers.values())
+    return Observation(address=session.address, port=session.port, probe="analytics",
+                       fields=fields, raw=raw)
 
 
 async def run(net: Net, address: str, port: int) -> list[Observation]:

@@ -24,7 +24,7 @@ from camaudit.report.document import DeviceDoc, Doc, active_findings, findings, 
 
 DEVICE_COLUMNS: tuple[str, ...] = (
     "address", "site", "device_type", "brand", "manufacturer", "model", "firmware", "serial",
-    "mac", "hostname", "ports", "confidence", "worst_severity", "findings",
+    "mac", "hostname", "ports", "confidence", "worst_severity", "findings", "parent", "channel",
 )
 FINDING_COLUMNS: tuple[str, ...] = (
     "address", "site", "manufacturer", "model", "finding", "kind", "severity", "status",

@@ -64,6 +64,8 @@ def _component(index: int, device: DeviceDoc) -> dict[str, Any]:
         }]
     component["properties"] = _props([
         ("camaudit:address", device.get("address")),
+        ("camaudit:parent", device.get("parent")),  # a camera a recorder reports
+        ("camaudit:channel", device.get("channel")),
         ("camaudit:mac", device.get("mac")),
         ("camaudit:device_type", device.get("device_type")),
         ("camaudit:serial", device.get("serial")),

@@ -71,7 +71,8 @@ KIND_ADVICE: dict[str, str] = {
     "or removal rule (or falls within its rule). Each finding says whether the rule binds you "
     "under your policy (\"applies to you\") or only names the maker (\"named by\"); check "
     "the scope against your organisation and use, then plan the replacement below.",
-    "analytics": "This equipment offers analytics publicly reported to infer race or ethnicity. "
+    "analytics": "This equipment offers analytics publicly reported (or stated by its own API, "
+    "offered or enabled) to infer race or ethnicity. "
     "Such biometric categorisation is prohibited in the EU (the finding gives the date): make "
     "sure the feature is not licensed or enabled, and record how you checked.",
     "vulnerability": "The firmware found is affected by a published vulnerability. Update the "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -158,40 +158,50 @@ class Store:
             return set(conn.execute(sa.select(t.hosts.c.address)
                                     .where(t.hosts.c.scan_id == scan_id)).scalars())
 
-    def save_host(self, scan_id: int, device: Device,
-                  observations: list[Observation]) -> None:
-        """Write one finished host with its ports, evidence, device and findings atomically."""
+    def save_host(self, scan_id: int, device: Device, observations: list[Observation],
+                  connected: Sequence[tuple[Device, list[Observation]]] = ()) -> None:
+        """Write one finished host with its ports, evidence, device and findings atomically.
+
+        `connected`: the cameras the host (a recorder) reports, each saved as a device of
+        its own under the host key ``<recorder>#<channel>`` in the same transaction.
+        """
         with self._tx(f"saving host {device.address}") as conn:
-            host_id = conn.execute(t.hosts.insert().values(
-                scan_id=scan_id, address=device.address, mac=device.mac,
-                done_at=utcnow())).inserted_primary_key[0]  # type: ignore[index]
-            if device.ports:
-                conn.execute(t.ports.insert(), [
-                    {"host_id": host_id, "port": p, "proto": "tcp", "state": "open"}
-                    for p in sorted(device.ports)])
-            if observations:
-                conn.execute(t.observations.insert(), [
-                    {"scan_id": scan_id, "host_id": host_id, "address": o.address,
-                     "port": o.port, "probe": o.probe, "source": o.source,
-                     "fields": o.fields, "raw": o.raw, "raw_size": o.raw_size,
-                     "sha256": o.sha256, "time": o.time} for o in observations])
-            device_id = conn.execute(t.devices.insert().values(
-                scan_id=scan_id, host_id=host_id, address=device.address,
-                device_type=device.device_type, brand=device.brand,
-                manufacturer=device.manufacturer, model=device.model,
-                firmware=device.firmware, serial=device.serial, mac=device.mac,
-                confidence=device.confidence, site=device.site, hostname=device.hostname,
-                ports=sorted(device.ports),
-                evidence=[e.to_json() for e in device.evidence],
-                conflicts=list(device.conflicts))).inserted_primary_key[0]  # type: ignore[index]
-            if device.findings:
-                conn.execute(t.findings.insert(), [
-                    {"scan_id": scan_id, "device_id": device_id, "finding_id": f.id,
-                     "kind": f.kind, "severity": f.severity, "status": f.status,
-                     "title": f.title, "source": f.source, "regime": f.regime,
-                     "detail": f.detail, "evidence": list(f.evidence),
-                     "accepted_reason": f.accepted_reason, "basis": f.basis}
-                    for f in device.findings])
+            for one, seen in [(device, observations), *connected]:
+                self._save_device(conn, scan_id, one, seen)
+
+    def _save_device(self, conn: Connection, scan_id: int, device: Device,
+                     observations: list[Observation]) -> None:
+        host_id = conn.execute(t.hosts.insert().values(
+            scan_id=scan_id, address=device.key, mac=device.mac,
+            done_at=utcnow())).inserted_primary_key[0]  # type: ignore[index]
+        if device.ports:
+            conn.execute(t.ports.insert(), [
+                {"host_id": host_id, "port": p, "proto": "tcp", "state": "open"}
+                for p in sorted(device.ports)])
+        if observations:
+            conn.execute(t.observations.insert(), [
+                {"scan_id": scan_id, "host_id": host_id, "address": o.address,
+                 "port": o.port, "probe": o.probe, "source": o.source,
+                 "fields": o.fields, "raw": o.raw, "raw_size": o.raw_size,
+                 "sha256": o.sha256, "time": o.time} for o in observations])
+        device_id = conn.execute(t.devices.insert().values(
+            scan_id=scan_id, host_id=host_id, address=device.address,
+            device_type=device.device_type, brand=device.brand,
+            manufacturer=device.manufacturer, model=device.model,
+            firmware=device.firmware, serial=device.serial, mac=device.mac,
+            confidence=device.confidence, site=device.site, hostname=device.hostname,
+            ports=sorted(device.ports),
+            evidence=[e.to_json() for e in device.evidence],
+            conflicts=list(device.conflicts), parent=device.parent,
+            channel=device.channel)).inserted_primary_key[0]  # type: ignore[index]
+        if device.findings:
+            conn.execute(t.findings.insert(), [
+                {"scan_id": scan_id, "device_id": device_id, "finding_id": f.id,
+                 "kind": f.kind, "severity": f.severity, "status": f.status,
+                 "title": f.title, "source": f.source, "regime": f.regime,
+                 "detail": f.detail, "evidence": list(f.evidence),
+                 "accepted_reason": f.accepted_reason, "basis": f.basis}
+                for f in device.findings])
 
     # -- reading back ------------------------------------------------------
     def devices(self, scan_id: int, address: str | None = None) -> list[Device]:
@@ -203,9 +213,10 @@ class Store:
     def iter_devices(self, scan_id: int, batch: int = 500) -> Iterator[Device]:
         """Every device of a scan in address order, a batch at a time (bounded memory)."""
         with self._tx("listing devices") as conn:
-            keys = conn.execute(sa.select(t.devices.c.id, t.devices.c.address).where(
+            keys = conn.execute(sa.select(t.devices.c.id, t.devices.c.address,
+                                          t.devices.c.parent, t.devices.c.channel).where(
                 t.devices.c.scan_id == scan_id)).all()
-        ids = [k[0] for k in sorted(keys, key=lambda k: _address_key(k[1]))]
+        ids = [k[0] for k in sorted(keys, key=lambda k: _order(k[1], k[2], k[3]))]
         for start in range(0, len(ids), batch):
             chunk = ids[start:start + batch]
             yield from self._load_devices(
@@ -231,8 +242,9 @@ class Store:
             model=r["model"], firmware=r["firmware"], serial=r["serial"],
             confidence=r["confidence"], site=r["site"], hostname=r["hostname"],
             evidence=[Evidence(**e) for e in r["evidence"]], conflicts=list(r["conflicts"]),
-            findings=by_device.get(r["id"], [])) for r in rows]
-        devices.sort(key=lambda d: _address_key(d.address))
+            findings=by_device.get(r["id"], []), parent=r["parent"], channel=r["channel"])
+            for r in rows]
+        devices.sort(key=_device_order)
         return devices
 
     def observations(self, scan_id: int, address: str | None = None) -> Iterator[Observation]:
@@ -307,6 +319,18 @@ class Store:
         scan = self.scan(scan_id)
         return build_document(scan, self.devices(scan_id), self.refusals(scan_id),
                               self.documents(scan_id))
+
+
+def _order(address: str, parent: str | None, channel: int | None
+           ) -> tuple[tuple[int, int], int, int]:
+    """A recorder's connected cameras come right after it, by channel."""
+    if parent is None:
+        return (_address_key(address), 0, 0)
+    return (_address_key(parent), 1, channel or 0)
+
+
+def _device_order(device: Device) -> tuple[tuple[int, int], int, int]:
+    return _order(device.address, device.parent, device.channel)
 
 
 def _address_key(address: str) -> tuple[int, int]:

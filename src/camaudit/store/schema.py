@@ -104,6 +104,8 @@ devices = Table(
     Column("ports", JSON, nullable=False),
     Column("evidence", JSON, nullable=False),
     Column("conflicts", JSON, nullable=False),
+    Column("parent", String(64)),  # migration 0005: a camera a recorder reports
+    Column("channel", Integer),
     Index("ix_devices_scan", "scan_id"),
     UniqueConstraint("host_id", name="uq_devices_host"),
 )

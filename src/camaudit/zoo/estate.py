@@ -8,7 +8,8 @@ ascending order from the base network, skipping .0 and .255, in shuffled
 persona order so that one vendor does not fill a block.
 
 The manifest is the ground truth: one entry per device with the output
-contract's names (docs/CONTRACTS.md, "Zoo manifest").
+contract's names (docs/CONTRACTS.md, "Zoo manifest"), and after a recorder one entry
+per camera its channel list reports (``parent``, ``channel``; never served).
 """
 
 from __future__ import annotations
@@ -96,6 +97,28 @@ def entry(device: Device) -> dict[str, Any]:
     }
 
 
+def connected_entries(device: Device) -> list[dict[str, Any]]:
+    """The cameras a recorder persona reports, each an entry of its own (never served).
+
+    ``address`` is the one the recorder reports (or ``<recorder>#<channel>``), ``parent``
+    and ``channel`` say where it sits; ``ports`` is empty: nothing of it is contacted.
+    """
+    p = device.persona
+    out = []
+    for cam in p.connected:
+        identity = cam["identity"]
+        out.append({
+            "address": cam["address"] or f"{device.address}#{cam['channel']}",
+            "parent": device.address, "channel": cam["channel"], "ports": [],
+            "udp_ports": [], "device_type": identity["device_type"],
+            "brand": identity["brand"], "manufacturer": identity["manufacturer"],
+            "model": identity["model"], "firmware": identity["firmware"],
+            "persona": p.id, "kind": "connected", "findings": list(cam["findings"]),
+            "findings_unverified": dict(cam["findings_unverified"]), "hostile": False,
+            "mac": None, "serial": None})
+    return out
+
+
 def manifest(devices: Sequence[Device], count: int, seed: int, base: str,
              trap: bool) -> dict[str, Any]:
     """The ground-truth JSON object of a running zoo."""
@@ -103,5 +126,5 @@ def manifest(devices: Sequence[Device], count: int, seed: int, base: str,
         "schema": "camaudit-zoo/1", "base": base, "seed": seed, "count": count,
         "credentials": {"username": ZOO_USER, "password": ZOO_PASSWORD},
         "out_of_scope": {"address": OUT_OF_SCOPE, "listening": trap},
-        "devices": [entry(d) for d in devices],
+        "devices": [e for d in devices for e in [entry(d), *connected_entries(d)]],
     }

@@ -6,8 +6,8 @@ A service (``proto: http`` or ``https``; TLS is added by the server) holds:
                      Content-Length goes, else it is appended]
     auth: {challenge: "Digest realm=...", status_line, headers, body, origin}
     not_found: {status_line, headers, body, origin}
-    routes: [{method, path, prefix, status_line, headers, body | body_hex | body_file,
-              auth (bool), no_length (bool), json_login, denied, origin}]
+    routes: [{method, path, prefix, status_line, headers, body | body_hex | body_file |
+              body_var, auth (bool), no_length (bool), json_login, denied, origin}]
     onvif: {...}  (see camaudit.zoo.onvif), answered on POST to its path
     keep_alive: false  (default: close after each response, as most cameras do)
 
@@ -19,7 +19,10 @@ reads those dotted paths (list indices are numbers) from the JSON request body
 and serves the route only to the zoo login; anything else gets its ``denied``
 item - a login carried in the body, as Reolink's API does. A route or
 ``not_found`` item ``{close: true}`` stands for a reply nobody has published: the
-persona closes the connection rather than answer with something invented.
+persona closes the connection rather than answer with something invented. A route with
+``body_var: name`` serves the persona variable `name` as its body, and is absent (the
+``not_found`` reply) for a persona whose variable is empty: a family base can offer a
+configuration table that only some of its members hold.
 """
 
 from __future__ import annotations
@@ -46,7 +49,9 @@ def _body_file(name: str) -> bytes:
 
 
 def body_of(item: Mapping[str, Any]) -> bytes:
-    """A route's body: inline text, hex, or a file under personas/files/."""
+    """A route's body: inline text, hex, a file under personas/files/, or a variable."""
+    if "body_var" in item:
+        return b"{{" + str(item["body_var"]).encode() + b"}}"
     if "body_file" in item:
         return _body_file(str(item["body_file"]))
     return as_bytes(item)
@@ -137,6 +142,9 @@ def respond(service: Mapping[str, Any], device: Device, method: str, target: str
             challenge = (service.get("auth") or {}).get("challenge", 'Digest realm="onvif"')
             item["headers"] = [*item["headers"], f"WWW-Authenticate: {challenge}"]
         return build_response(item, service, device, body=reply)
+    if route is not None and route.get("body_var") and not device.values().get(
+            str(route["body_var"]).encode()):
+        route = None
     if route is None:
         return build_response(service.get("not_found") or _DEFAULT_404, service, device,
                               head_only=head_only)

@@ -15,6 +15,11 @@ Persona config (``onvif:`` inside an http service):
     device_information: {Manufacturer, Model, FirmwareVersion, SerialNumber, HardwareId}
     scopes: [onvif://www.onvif.org/..., ...]
     xaddr: "http://{{address}}/onvif/device_service"
+    analytics: {GetSupportedAnalyticsModules: file, GetSupportedRules: file,
+                GetAnalyticsModules: file, GetRules: file, token: VideoAnalyticsToken}
+                                   # answered at the same path, which GetCapabilities then
+                                   # gives as the Media and Analytics XAddr (files under
+                                   # personas/files hold the Body's answer element)
     origin: key
 """
 
@@ -25,6 +30,8 @@ import hashlib
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -40,6 +47,11 @@ _ACTION = re.compile(rb"<(?:[\w-]+:)?(Get\w+)[\s/>]")
 _TOKEN = {name: re.compile(rf"<(?:[\w-]+:)?{name}(?:\s[^>]*)?>([^<]*)<".encode())
           for name in ("Username", "Password", "Nonce", "Created")}
 _PRE_AUTH = {"GetSystemDateAndTime"}
+
+
+@lru_cache(maxsize=64)
+def _body_file(name: str) -> bytes:
+    return (resources.files("camaudit.zoo") / "personas" / "files" / name).read_bytes()
 
 
 def _envelope(body: str) -> bytes:
@@ -116,10 +128,27 @@ def answer(cfg: Mapping[str, Any], device: Device, body: bytes,
             f"<tt:ScopeItem>{escape(str(s))}</tt:ScopeItem></tds:Scopes>"
             for s in cfg.get("scopes") or ())
         reply = f"<tds:GetScopesResponse>{scopes}</tds:GetScopesResponse>"
+    elif action == "GetNetworkInterfaces":
+        # ONVIF Core §8.2.6: NetworkInterfaces with Info (Name, HwAddress, MTU)
+        reply = ('<tds:GetNetworkInterfacesResponse><tds:NetworkInterfaces token="eth0">'
+                 "<tt:Enabled>true</tt:Enabled><tt:Info><tt:Name>eth0</tt:Name>"
+                 "<tt:HwAddress>{{mac_lower}}</tt:HwAddress><tt:MTU>1500</tt:MTU></tt:Info>"
+                 "</tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>")
     elif action in ("GetCapabilities", "GetServices"):
         xaddr = escape(str(cfg.get("xaddr", "http://{{address}}/onvif/device_service")))
-        reply = (f"<tds:{action}Response><tds:Capabilities><tt:Device><tt:XAddr>{xaddr}"
+        more = "".join(f"<tt:{service}><tt:XAddr>{xaddr}</tt:XAddr></tt:{service}>"
+                       for service in ("Analytics", "Media") if cfg.get("analytics"))
+        reply = (f"<tds:{action}Response><tds:Capabilities>{more}<tt:Device><tt:XAddr>{xaddr}"
                  f"</tt:XAddr></tt:Device></tds:Capabilities></tds:{action}Response>")
+    elif action == "GetVideoAnalyticsConfigurations" and cfg.get("analytics"):
+        token = escape(str(cfg["analytics"].get("token", "VideoAnalyticsToken")))
+        reply = ('<trt:GetVideoAnalyticsConfigurationsResponse '
+                 'xmlns:trt="http://www.onvif.org/ver10/media/wsdl">'
+                 f'<trt:Configurations token="{token}"><tt:Name>{token}</tt:Name>'
+                 "<tt:UseCount>1</tt:UseCount></trt:Configurations>"
+                 "</trt:GetVideoAnalyticsConfigurationsResponse>")
+    elif cfg.get("analytics") and action in cfg["analytics"]:
+        reply = _body_file(str(cfg["analytics"][action])).decode("utf-8")
     else:
         return "HTTP/1.1 400 Bad Request", _fault("ter:ActionNotSupported",
                                                   "Optional Action Not Implemented")

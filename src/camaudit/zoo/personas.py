@@ -15,6 +15,9 @@ so firmware variants restate only what differs. The schema:
     tcp: {port: {proto: http|https|rtsp|raw|xmeye|dvrip|hostile, ...}}
     udp: {port: {proto: wsd|ssdp|ubnt|dhip, ...}}   (a child's `port: null` drops the base's)
     origins: {key: {repo, path, commit} | {document, url, page} | {none: why}}
+    connected: {origin: key, cameras: [{channel, address, identity: {...}, findings,
+               findings_unverified, note}]}  (a recorder: the cameras its channel list
+               reports, as ground truth; they are never served, only described)
 
 Every response (HTTP route, RTSP method, raw reply, UDP reply) names an
 ``origin`` key; :func:`load_all` refuses a persona whose origin is missing, so
@@ -63,6 +66,8 @@ class Persona:
     origins: Mapping[str, Any]
     note: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: cameras a recorder reports: {channel, address, identity, findings, findings_unverified}
+    connected: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def tcp_ports(self) -> list[int]:
@@ -112,6 +117,7 @@ def _resolve(stem: str, raw: Mapping[str, dict[str, Any]], seen: tuple[str, ...]
         return data
     merged = _merge(_resolve(str(parent), raw, (*seen, stem)), data)
     merged["abstract"] = bool(data.get("abstract", False))  # never inherited
+    merged["connected"] = data.get("connected")  # one recorder's own cameras: never inherited
     return merged
 
 
@@ -167,11 +173,8 @@ def _check(stem: str, data: Mapping[str, Any], makers: Mapping[str, list[str]],
         for key in keys:
             if key not in origins:
                 raise ConfigError(f"{where}: port {port}: origin '{key}' is not in origins")
-    maker = identity.get("manufacturer")
-    unverified = {**(leads or {}).get(str(maker), {}),
-                  **dict(data.get("findings_unverified") or {})}
-    findings = [f for f in [*makers.get(str(maker), []), *(data.get("findings") or [])]
-                if f not in unverified]
+    findings, unverified = _findings(identity, data, makers, leads)
+    connected = _connected(where, data.get("connected"), origins, makers, leads)
     return Persona(
         id=stem, kind=kind, hostile=bool(data.get("hostile", False)),
         weight=float(data.get("weight", 1.0)), identity=identity,
@@ -181,7 +184,39 @@ def _check(stem: str, data: Mapping[str, Any], makers: Mapping[str, list[str]],
         mac_oui=data.get("mac_oui"), vars={k: str(v) for k, v in (data.get("vars") or {}).items()},
         tcp=tcp, udp=udp, origins=origins, note=str(data.get("note", "")),
         extra={k: v for k, v in data.items() if k in ("wsd", "ssdp")},
+        connected=connected,
     )
+
+
+def _findings(identity: Mapping[str, Any], data: Mapping[str, Any],
+              makers: Mapping[str, list[str]], leads: Mapping[str, Mapping[str, str]] | None
+              ) -> tuple[list[str], dict[str, str]]:
+    """Expected finding ids (the maker's restrictions plus the listed ones) and the others."""
+    maker = identity.get("manufacturer")
+    unverified = {**(leads or {}).get(str(maker), {}),
+                  **dict(data.get("findings_unverified") or {})}
+    findings = [f for f in [*makers.get(str(maker), []), *(data.get("findings") or [])]
+                if f not in unverified]
+    return list(dict.fromkeys(findings)), unverified
+
+
+def _connected(where: str, section: Any, origins: Mapping[str, Any],
+               makers: Mapping[str, list[str]], leads: Mapping[str, Mapping[str, str]] | None
+               ) -> tuple[Mapping[str, Any], ...]:
+    """The cameras a recorder persona reports, with the findings expected for each."""
+    if not section:
+        return ()
+    if str(section.get("origin")) not in origins:
+        raise ConfigError(f"{where}: connected: origin {section.get('origin')!r} is not in "
+                          "origins")
+    out = []
+    for cam in section.get("cameras") or []:
+        identity = {k: (cam.get("identity") or {}).get(k) for k in IDENTITY_KEYS}
+        findings, unverified = _findings(identity, cam, makers, leads)
+        out.append({"channel": int(cam["channel"]), "address": cam.get("address"),
+                    "identity": identity, "findings": findings,
+                    "findings_unverified": unverified, "note": str(cam.get("note", ""))})
+    return tuple(out)
 
 
 @lru_cache(maxsize=1)

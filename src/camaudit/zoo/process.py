@@ -40,7 +40,13 @@ class ZooProcess:
 
     @property
     def devices(self) -> list[dict[str, Any]]:
-        return list(self.manifest.get("devices", []))
+        """The devices the zoo serves (cameras behind a recorder are in `connected`)."""
+        return [d for d in self.manifest.get("devices", []) if not d.get("parent")]
+
+    @property
+    def connected(self) -> list[dict[str, Any]]:
+        """The cameras the zoo's recorders report (never served, seen only with a login)."""
+        return [d for d in self.manifest.get("devices", []) if d.get("parent")]
 
     def by_persona(self, persona: str) -> list[dict[str, Any]]:
         return [d for d in self.devices if d["persona"] == persona]

@@ -37,15 +37,26 @@ class Score:
                 f"wrong_maker={self.wrong_maker} decoys_as_cameras={self.decoys_called_cameras}")
 
 
+def key(device: dict[str, Any]) -> str:
+    """How a device is matched: its address, or ``<recorder>#<channel>`` behind a recorder."""
+    if device.get("parent"):
+        return f"{device['parent']}#{device.get('channel')}"
+    return str(device["address"])
+
+
 def score(document: dict[str, Any], manifest: dict[str, Any], *,
-          fields: tuple[str, ...] = FIELDS, include_hostile: bool = False) -> Score:
-    found = {d["address"]: d for d in document.get("devices", [])}
+          fields: tuple[str, ...] = FIELDS, include_hostile: bool = False,
+          connected: bool = False) -> Score:
+    """`connected`: also score the cameras behind recorders (seen only with a login)."""
+    found = {key(d): d for d in document.get("devices", [])}
     result = Score()
     for truth in manifest.get("devices", []):
         if truth.get("hostile") and not include_hostile:
             continue
+        if truth.get("parent") and not connected:
+            continue
         result.devices += 1
-        got = found.get(truth["address"], {})
+        got = found.get(key(truth), {})
         all_right = True
         for name in fields:
             if _norm(got.get(name)) == _norm(truth.get(name)):
@@ -53,7 +64,7 @@ def score(document: dict[str, Any], manifest: dict[str, Any], *,
             else:
                 all_right = False
                 result.mismatches.append(
-                    f"{truth['address']} {truth['persona']}: {name} = {got.get(name)!r}, "
+                    f"{key(truth)} {truth['persona']}: {name} = {got.get(name)!r}, "
                     f"expected {truth.get(name)!r}")
         maker = _norm(got.get("manufacturer"))
         if maker is not None and maker != _norm(truth.get("manufacturer")):
@@ -67,7 +78,7 @@ def score(document: dict[str, Any], manifest: dict[str, Any], *,
         else:
             all_right = False
             result.mismatches.append(
-                f"{truth['address']} {truth['persona']}: findings {sorted(got_ids)}, "
+                f"{key(truth)} {truth['persona']}: findings {sorted(got_ids)}, "
                 f"expected {sorted(truth.get('findings', []))}")
         tally = result.per_persona[truth["persona"]]
         tally[0] += 1
