@@ -18,7 +18,7 @@ demo: $(BIN)/camaudit
 	$(BIN)/camaudit demo --out $(OUT)
 
 test: $(BIN)/camaudit
-	@scripts/sysdeps.sh chromium nmap tcpdump postgresql ocr cjkfonts
+	@scripts/sysdeps.sh chromium nmap tcpdump postgresql redis ocr cjkfonts
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/mypy
 	$(BIN)/pytest

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages a make target needs, when running as root on Debian.
-# Usage: scripts/sysdeps.sh chromium nmap tcpdump postgresql tshark
+# Usage: scripts/sysdeps.sh chromium nmap tcpdump postgresql redis tshark
 # (names are what the project needs; each maps to its Debian package(s) below).
 set -u
 declare -A PACKAGES=(
@@ -8,6 +8,7 @@ declare -A PACKAGES=(
   [nmap]="nmap"                           # ingest tests (real nmap XML), benchmarks
   [tcpdump]="tcpdump"                     # pcap ingest tests (capture on lo)
   [postgresql]="postgresql"               # store tests on a real PostgreSQL
+  [redis]="redis-server"                  # Celery broker of the site-worker tests
   [tshark]="tshark"                       # pcap ingest benchmark
   [ocr]="tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim"  # docs scan: scanned pages
   [cjkfonts]="fonts-noto-cjk"             # docs tests draw Chinese scanned pages
@@ -17,6 +18,7 @@ present() {
     postgresql) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ;;
     ocr) tesseract --list-langs 2>/dev/null | grep -qx chi_sim ;;
     cjkfonts) fc-list :lang=zh 2>/dev/null | grep -q . ;;
+    redis) command -v redis-server >/dev/null 2>&1 ;;
     *) command -v "$1" >/dev/null 2>&1 ;;
   esac
 }

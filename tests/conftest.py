@@ -1,7 +1,9 @@
 """Shared fixtures: one zoo per test session, served by a real child process on loopback.
 
 The zoo runs ``python -m camaudit.zoo`` on 127.42.0.0/16 with every persona at least once
-(plus a few extra devices), so tests talk to real sockets (STYLE.md rule 5).
+(plus a few extra devices), so tests talk to real sockets (STYLE.md rule 5). A real
+PostgreSQL and a real redis-server (``services.py``) start, once per session, when a test
+first asks for one.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from camaudit.pipeline import ScanOptions, execute, new_scan
 from camaudit.store import Store
 from camaudit.zoo import ZooProcess, run_in_subprocess
 from camaudit.zoo.personas import load_all
+from services import new_database, postgres_server, redis_server
 
 # CAMAUDIT_TEST_ZOO_BASE lets two suites run side by side on one machine; the zoo's
 # out-of-scope trap moves with it (127.X -> 127.X+100).
@@ -38,6 +41,26 @@ def zoo() -> Iterator[ZooProcess]:
     with run_in_subprocess(count=count, seed=ZOO_SEED, base=ZOO_BASE, lifetime=20.0,
                            timeout=60.0) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def postgres_service() -> Iterator[str]:
+    """A PostgreSQL server for the session (URL of its maintenance database)."""
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def postgres_url(postgres_service: str) -> str:
+    """A fresh database of the session's PostgreSQL, one per test module."""
+    return new_database(postgres_service)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A redis-server for the session (the Celery broker of site-worker tests)."""
+    with redis_server() as url:
+        yield url
 
 
 @dataclass

@@ -1,57 +1,19 @@
-"""The store on a real PostgreSQL server: only the URL differs from SQLite."""
+"""The store on a real PostgreSQL server (conftest's `postgres_url`): only the URL differs
+from SQLite."""
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from camaudit.model import Device, Evidence, Finding, Observation
 from camaudit.store import Store
 from listeners import Listeners
 
 ENV = {**os.environ, "CI": "1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on 127.0.0.1, started and removed by the test."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or [shutil.which("initdb")]
-    if not found or not found[-1]:
-        pytest.skip("PostgreSQL server binaries absent (apt-get install postgresql)")
-    bindir = Path(str(found[-1])).parent
-    data = Path(tempfile.mkdtemp(prefix="camaudit-pg-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        shutil.chown(data, "postgres", "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "camaudit",
-                    "--auth=trust", "-E", "UTF8"], check=True, capture_output=True)
-    subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l",
-                    str(data / "log"), "-o", f"-c listen_addresses=127.0.0.1 -p {port} "
-                    f"-k {data}", "start"], check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://camaudit@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast",
-                        "stop"], capture_output=True)
-        shutil.rmtree(data, ignore_errors=True)
 
 
 def test_round_trip_on_postgres(postgres_url: str) -> None:

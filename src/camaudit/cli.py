@@ -55,6 +55,7 @@ def _main(
 def _register_areas() -> None:
     from camaudit import demo, scan_commands
     from camaudit.assess import commands as assess_cmds
+    from camaudit.dist import commands as dist_cmds
     from camaudit.docs import commands as docs_cmds
     from camaudit.identify import commands as identify_cmds
     from camaudit.ingest import commands as ingest_cmds
@@ -64,7 +65,7 @@ def _register_areas() -> None:
     from camaudit.zoo import commands as zoo_cmds
 
     for module in (scan_commands, demo, identify_cmds, assess_cmds, knowledge_cmds, report_cmds,
-                   ingest_cmds, zoo_cmds, docs_cmds, web_cmds):
+                   ingest_cmds, zoo_cmds, docs_cmds, web_cmds, dist_cmds):
         module.register(app)
 
 

@@ -7,6 +7,7 @@
      ├── StoreError          the database cannot be opened, migrated or written
      ├── ResourceError       the machine cannot run the scan (file-descriptor limit, ...)
      ├── IngestError         a passive source that cannot be read (file and offset)
+     ├── BrokerError         the message broker of site workers cannot be reached
      └── ParseError          a device reply that a sans-IO parser cannot read (offset, field)
 
 Library exceptions (OSError, sqlalchemy, lxml, yaml) are translated into these
@@ -41,6 +42,10 @@ class ResourceError(CamauditError):
 
 
 class IngestError(CamauditError):
+    pass
+
+
+class BrokerError(CamauditError):
     pass
 
 
