@@ -9,7 +9,7 @@ from camaudit.cli import app
 
 COMMANDS = ["scope", "scan", "show", "explain", "scans", "demo", "policy", "update", "report",
             "evidence", "verify", "keygen", "diff", "ingest", "zoo", "docs", "serve",
-            "users"]
+            "users", "worker", "schedule", "audit", "audits", "cancel"]
 
 runner = CliRunner()
 

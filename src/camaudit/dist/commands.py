@@ -79,10 +79,10 @@ def worker(
     the shards in hand are finished first; a worker killed outright loses nothing, its
     shard is queued again after --visibility-timeout.
     """
-    from camaudit.dist.celery_app import SiteWorker, app, become, check_broker, configure
-
     chosen = sites_file.load(sites)[site]
     logins = chosen.logins(load_logins(credentials_file) if credentials_file else None)
+    from camaudit.dist.celery_app import SiteWorker, app, become, check_broker, configure
+
     store = Store(db)  # opened (and migrated) here once: a bad URL fails before Celery starts
     url = _hidden(store.url)
     store.close()
@@ -111,6 +111,10 @@ def schedule(
     The audit is created in the store at once (its shards show as pending in ``camaudit
     audits`` until the site's worker takes them) and its shards are queued on the site.
     """
+    loaded = sites_file.load(sites)
+    timed = [site for site in loaded if site.schedule]
+    if not timed:
+        raise UsageError(f"no site in {sites} has a schedule")
     from camaudit.dist.celery_app import (
         AuditScheduler,
         app,
@@ -119,10 +123,6 @@ def schedule(
         schedule_audits,
     )
 
-    loaded = sites_file.load(sites)
-    timed = [site for site in loaded if site.schedule]
-    if not timed:
-        raise UsageError(f"no site in {sites} has a schedule")
     Store(db).close()
     configure(broker)
     check_broker()
@@ -141,9 +141,9 @@ def audit(
     broker: BrokerOption = DEFAULT_BROKER,
 ) -> None:
     """Start one site's audit now: its shards are queued for the site's workers."""
+    chosen = sites_file.load(sites)[site]
     from camaudit.dist.celery_app import check_broker, configure, start_audit
 
-    chosen = sites_file.load(sites)[site]
     configure(broker)
     check_broker()  # before anything is written: an audit nobody can receive is no audit
     store = Store(db)
@@ -179,8 +179,10 @@ def list_audits(
 
 
 def cancel(scan_id: ScanIdArg, db: DbOption = DEFAULT_DB) -> None:
-    """Cancel an audit: shards not started never run, running ones stop at their next
-    checkpoint; what was found so far stays in the store."""
+    """Cancel an audit: its queued shards never run, running ones stop at a checkpoint.
+
+    What was found so far stays in the store.
+    """
     store = Store(db)
     sid = store.resolve_scan_id(scan_id)
     shards = store.shards(sid)

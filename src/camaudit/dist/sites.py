@@ -32,6 +32,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from camaudit.assess import load_policies
 from camaudit.credentials import CredentialBook
 from camaudit.errors import CamauditError, ConfigError, UsageError
 from camaudit.knowledge import yamlio
@@ -99,6 +100,14 @@ class Site(BaseModel):
             except CamauditError as exc:
                 raise ValueError(str(exc)) from None
         return value
+
+    @field_validator("ports")
+    @classmethod
+    def _port_numbers(cls, value: list[int]) -> list[int]:
+        bad = [port for port in value if not 1 <= port <= 65535]
+        if bad or not value:
+            raise ValueError(f"ports are 1-65535, at least one ({bad[0] if bad else 'none'})")
+        return sorted(set(value))
 
     @field_validator("schedule")
     @classmethod
@@ -204,11 +213,17 @@ def load(path: str | Path) -> Sites:
             raise where.error(node, "name", f"site {name}: the key above is the site's name")
         try:
             site = Site.model_validate({"name": name, **node})
-            site.scope()
         except ValidationError as exc:
             raise _one_error(where, name, node, exc) from None
+        try:
+            if not site.scope().size:
+                raise UsageError("its scopes hold no address once the exclusions are taken out")
         except CamauditError as exc:
             raise where.error(node, "scopes", f"site {name}: {exc}") from exc
+        try:
+            load_policies(site.policies)
+        except CamauditError as exc:
+            raise where.error(node, "policies", f"site {name}: {exc}") from exc
         sites[name] = site
     if not sites:
         raise where.error(doc, "sites", "no site in the file")

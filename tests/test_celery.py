@@ -1,0 +1,286 @@
+"""Site workers end to end: a real redis-server, a real PostgreSQL, `camaudit worker`
+processes (Celery, prefork) and the session zoo on loopback.
+
+The zoo's network is split in two sites: north (where nearly every device is) has workers,
+south has none; east (south's networks again) only has a schedule.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from camaudit.demo import covering_network
+from camaudit.store import Store
+from camaudit.zoo import ZooProcess
+
+ENV = {**os.environ, "CI": "1"}
+#: A worker that died holds its shard this long; shards here take a few seconds.
+VISIBILITY = 8
+
+
+def _camaudit(*args: str) -> list[str]:
+    return [sys.executable, "-m", "camaudit", *args]
+
+
+@dataclass
+class Worker:
+    """One `camaudit worker` process (and its pool) in a process group of its own."""
+
+    proc: subprocess.Popen[bytes]
+    log: Path
+    site: str
+
+    @property
+    def node(self) -> str:
+        """The start of the name this worker writes on the shards it claims."""
+        return f"{self.site}.{self.proc.pid}@"
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while b" ready." not in self.log.read_bytes():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"worker did not start: {self.log.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes at once, as a lost machine would."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        else:
+            self.kill()
+
+
+@dataclass
+class Estate:
+    zoo: ZooProcess
+    db: str
+    broker: str
+    sites: Path
+    north: str
+    south: str
+    tmp: Path
+    workers: list[Worker] = field(default_factory=list)
+
+    def common(self) -> list[str]:
+        return ["--sites", str(self.sites), "--db", self.db, "--broker", self.broker]
+
+    def start_worker(self, site: str = "north") -> Worker:
+        log = self.tmp / f"worker-{len(self.workers)}.log"
+        with log.open("wb") as fh:
+            proc = subprocess.Popen(
+                _camaudit("worker", "--site", site, *self.common(), "--concurrency", "1",
+                          "--visibility-timeout", str(VISIBILITY)),
+                stdout=fh, stderr=subprocess.STDOUT, env=ENV, start_new_session=True)
+        worker = Worker(proc, log, site)
+        self.workers.append(worker)
+        worker.wait_ready()
+        return worker
+
+    def audit(self, site: str) -> int:
+        result = subprocess.run(_camaudit("audit", site, *self.common()), capture_output=True,
+                                text=True, env=ENV, timeout=60, check=True)
+        assert result.stdout.startswith("audit "), result.stdout
+        return int(result.stdout.split()[1])
+
+    def store(self) -> Store:
+        return Store(self.db)
+
+
+@pytest.fixture(scope="module")
+def estate(zoo: ZooProcess, postgres_url: str, redis_url: str,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
+    network = ipaddress.ip_network(covering_network([d["address"] for d in zoo.devices]))
+    north, south = (str(half) for half in network.subnets())
+    tmp = tmp_path_factory.mktemp("sites")
+    options = "{connect_timeout: 1.0, probe_timeout: 2.0}"
+    sites = tmp / "sites.yaml"
+    sites.write_text(f"""\
+sites:
+  north: {{scopes: [{north}], options: {options}, shard_size: 8}}
+  south: {{scopes: [{south}], options: {options}, shard_size: 16}}
+  east: {{scopes: [{south}], options: {options}, schedule: every 2s}}
+""")
+    Store(postgres_url).close()  # created and migrated before the workers open it
+    estate = Estate(zoo, postgres_url, redis_url, sites, north, south, tmp)
+    try:
+        yield estate
+    finally:
+        for worker in estate.workers:
+            worker.stop()
+
+
+def _wait(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _inside(address: str, shard: dict[str, Any]) -> bool:
+    key = int(ipaddress.ip_address(address.split("#")[0]))
+    return int(ipaddress.ip_address(shard["first"])) <= key <= int(
+        ipaddress.ip_address(shard["last"]))
+
+
+def _inventory(devices: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The fields an operator acts on, per device (evidence hashes cover nonces and dates)."""
+    return sorted((d["address"], d["device_type"], d["brand"], d["manufacturer"], d["model"],
+                   d["firmware"], d.get("serial"), d["mac"], tuple(d["ports"]),
+                   d.get("parent"), d.get("channel"), d.get("site"),
+                   tuple(sorted((f["id"], f["status"]) for f in d["findings"])),
+                   tuple(sorted(e["rule"] for e in d["evidence"])))
+                  for d in devices)
+
+
+def test_a_worker_killed_mid_shard_loses_and_duplicates_nothing(estate: Estate) -> None:
+    clean_json = estate.tmp / "clean.json"
+    subprocess.run(_camaudit("-q", "scan", estate.north, "--timeout", "1", "--probe-timeout",
+                             "2", "--site", "north", "--db", str(estate.tmp / "clean.db"),
+                             "--json", str(clean_json)), check=True, env=ENV, timeout=120)
+    first, other = estate.start_worker(), estate.start_worker()
+    scan_id = estate.audit("north")
+    store = estate.store()
+
+    def first_holds_a_shard_with_hosts() -> dict[str, Any] | None:
+        saved = store.done_addresses(scan_id)
+        for shard in store.shards(scan_id):
+            if (shard["state"] == "running" and str(shard["worker"]).startswith(first.node)
+                    and any(_inside(a, shard) for a in saved)):
+                return shard
+        return None
+
+    held = _wait("the first worker to save hosts of a shard", first_holds_a_shard_with_hosts)
+    first.kill()
+    restarted = estate.start_worker()
+    _wait("the audit to finish", lambda: store.scan(scan_id)["status"] == "done")
+
+    shard = next(s for s in store.shards(scan_id) if s["index"] == held["index"])
+    assert shard["state"] == "done" and shard["attempts"] >= 2
+    assert not str(shard["worker"]).startswith(first.node)
+    assert str(shard["worker"]).startswith((other.node, restarted.node))
+    assert {s["state"] for s in store.shards(scan_id)} == {"done"}
+    clean = json.loads(clean_json.read_text())["devices"]
+    audited = store.document(scan_id)["devices"]
+    keys = [(d["address"], d.get("channel")) for d in audited]
+    assert len(keys) == len(set(keys)), "a host was saved twice"
+    assert _inventory(audited) == _inventory(clean)
+    assert len(clean) > 40
+    store.close()
+
+
+def _south_connections(estate: Estate) -> int:
+    south = ipaddress.ip_network(estate.south)
+    return sum(count for key, count in estate.zoo.stats()["tcp_accepted"].items()
+               if ipaddress.ip_address(key.rsplit(":", 1)[0]) in south)
+
+
+def test_a_site_worker_never_scans_another_sites_scope(estate: Estate) -> None:
+    from camaudit.dist import celery_app
+    from camaudit.dist.run import start_sharded_scan
+    from camaudit.pipeline import ScanOptions
+
+    if not any(w.proc.poll() is None for w in estate.workers):
+        estate.start_worker()
+    before = _south_connections(estate)
+    south_audit = estate.audit("south")  # queued on site.south, which no worker consumes
+    store = estate.store()
+    # north's queue is handed a shard of south's audit, and a "north" audit of south's
+    # networks (as a stale or foreign sites file would make): both are refused
+    stray = start_sharded_scan(store, [estate.south], [], ScanOptions(site="north"), size=64)
+    celery_app.configure(estate.broker)
+    celery_app.scan_shard.apply_async((south_audit, 0), queue="site.north")
+    celery_app.scan_shard.apply_async((stray, 0), queue="site.north")
+    refused = _wait("both refusals", lambda: (store.refusals(south_audit),
+                                             store.refusals(stray))
+                    if store.refusals(south_audit) and store.refusals(stray) else None, 60)
+    assert "belongs to site 'south'" in refused[0][0][1]
+    assert f"{estate.south} lie outside site north's scope" in refused[1][0][1]
+    for scan_id in (south_audit, stray):
+        assert {s["state"] for s in store.shards(scan_id)} == {"pending"}
+        assert store.done_addresses(scan_id) == set()
+    time.sleep(1.0)
+    assert _south_connections(estate) == before
+    store.close()
+
+
+def test_cancel_stops_an_audit_and_audits_shows_progress(estate: Estate) -> None:
+    if not any(w.proc.poll() is None for w in estate.workers):
+        estate.start_worker()
+    scan_id = estate.audit("north")
+    store = estate.store()
+    _wait("a shard to start", lambda: any(s["state"] == "running"
+                                          for s in store.shards(scan_id)))
+    result = subprocess.run(_camaudit("cancel", str(scan_id), "--db", estate.db),
+                            capture_output=True, text=True, env=ENV, timeout=60, check=True)
+    assert result.stdout.startswith(f"audit {scan_id} cancelled: ")
+    _wait("running shards to stop", lambda: not any(
+        s["state"] in ("pending", "running") for s in store.shards(scan_id)), 60)
+    states = [s["state"] for s in store.shards(scan_id)]
+    assert "cancelled" in states and set(states) <= {"done", "cancelled"}
+    again = subprocess.run(_camaudit("cancel", str(scan_id), "--db", estate.db),
+                           capture_output=True, text=True, env=ENV, timeout=60, check=True)
+    assert "no shard left to cancel" in again.stdout
+
+    listing = subprocess.run(_camaudit("audits", "--db", estate.db), capture_output=True,
+                             text=True, env={**ENV, "COLUMNS": "200"}, timeout=60,
+                             check=True).stdout
+    cells = [[cell.strip() for cell in line.split("│")[1:-1]]
+             for line in listing.splitlines() if line.startswith("│")]
+    header, rows = cells[0], {int(row[0]): dict(zip(cells[0], row, strict=True))
+                              for row in cells[1:]}
+    assert header == ["id", "site", "status", "started", "pending", "running", "done",
+                      "cancelled", "hosts", "devices"]
+    row = rows[scan_id]
+    assert (row["site"], row["status"], row["pending"], row["running"], row["done"],
+            row["cancelled"]) == ("north", "cancelled", "0", "0", str(states.count("done")),
+                                  str(states.count("cancelled")))
+    assert int(row["hosts"]) == len(store.done_addresses(scan_id))
+    assert any(r["site"] == "south" and r["pending"] != "0" for r in rows.values())
+    store.close()
+
+
+def test_the_scheduler_starts_each_sites_audit_when_due(estate: Estate) -> None:
+    import redis
+
+    log = estate.tmp / "schedule.log"
+    with log.open("wb") as fh:
+        beat = subprocess.Popen(_camaudit("schedule", *estate.common(), "--state",
+                                          str(estate.tmp / "beat-state")),
+                                stdout=fh, stderr=subprocess.STDOUT, env=ENV)
+    store = estate.store()
+    try:
+        started = _wait("the scheduler to start east's audit", lambda: [
+            s["id"] for s in store.scans() if s["site"] == "east"], 60)
+    finally:
+        beat.send_signal(signal.SIGTERM)
+        beat.wait(15)
+    assert "started audit" in log.read_text()
+    shards = store.shards(started[0])
+    assert [s["state"] for s in shards] == ["pending"] * len(shards)
+    queued = redis.Redis.from_url(estate.broker).llen("site.east")
+    assert isinstance(queued, int) and queued >= len(shards)
+    store.close()
