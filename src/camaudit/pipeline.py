@@ -2,10 +2,14 @@
 
 Addresses stream from the scope in ascending order into a bounded set of
 host tasks. Each host with an open port is probed, identified, assessed and
-saved in one transaction; the *cursor* (every address at or below it is
-finished) is saved every second. ``--resume`` rebuilds the same scope from
-the stored targets and name resolutions, skips addresses at or below the
-cursor and hosts already saved, and carries on.
+saved (finished hosts are written in small batches, each batch in one
+transaction); the *cursor* (every address at or below it is finished and
+saved) is saved every second. ``--resume`` rebuilds the same scope from the
+stored targets and name resolutions, skips addresses at or below the cursor
+and hosts already saved, and carries on.
+
+One runner drives a whole scan, or one shard of it (``dist/run.py``): then it
+walks only the shard's address range and hands its cursor to the shard.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import contextlib
 import dataclasses
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -60,6 +64,12 @@ class Stats:
 
 
 ProgressFn = Callable[[Stats], None]
+
+#: Finished hosts are written in one transaction once this many wait, or once the oldest
+#: has waited SAVE_DELAY seconds (and at every checkpoint): fewer, shorter write locks
+#: when several processes share one SQLite store, and a kill loses little.
+SAVE_BATCH = 16
+SAVE_DELAY = 0.25
 
 #: Connection attempts per sweep task: a chunk holds SWEEP_CHUNK // len(ports) addresses
 #: (at least one), swept as one batch.
@@ -144,6 +154,14 @@ class ScanRunner:
         self.credentials = credentials  # held in memory only: never stored or logged
         self.logins: CredentialBook | None = None  # per device/site logins (--credentials)
         self.on_device: Callable[[Device], None] | None = None
+        #: Saves the cursor every second; returning False stops the run early (a shard
+        #: whose scan was cancelled): no new address is started, hosts in flight finish.
+        self.save_cursor: Callable[[str | None], bool | None] = (
+            lambda cursor: store.set_cursor(scan_id, cursor))
+        self.stopped = False
+        self._unsaved: list[tuple[Device, list[Observation],
+                                  list[tuple[Device, list[Observation]]]]] = []
+        self._unsaved_since = 0.0
 
     async def _host(self, net: Net, address: str, open_ports: list[int]) -> None:
         """Probe, identify, assess and save one host that showed open ports."""
@@ -167,22 +185,41 @@ class ScanRunner:
 
     def _save(self, device: Device, observations: list[Observation],
               children: list[tuple[Device, list[Observation]]] | None = None) -> None:
-        self.store.save_host(self.scan_id, device, observations, children or ())
+        if not self._unsaved:
+            self._unsaved_since = time.monotonic()
+        self._unsaved.append((device, observations, children or []))
+        if (len(self._unsaved) >= SAVE_BATCH
+                or time.monotonic() - self._unsaved_since >= SAVE_DELAY):
+            self._flush()
         for one in [device, *(child for child, _ in children or ())]:
             if self.on_device is not None:
                 self.on_device(one)
             self.stats.devices += 1 if one.device_type not in (None, "other") else 0
             self.stats.findings += len(one.findings)
 
-    async def run(self, after: str | None = None, skip: set[str] | None = None) -> Stats:
+    def _flush(self) -> None:
+        batch, self._unsaved = self._unsaved, []
+        self.store.save_hosts(self.scan_id, batch)
+
+    async def run(self, after: str | None = None, skip: set[str] | None = None, *,
+                  first: str | None = None, last: str | None = None,
+                  budget: Budget | None = None) -> Stats:
+        """Walk the scope (only ``first..last`` if given) after `after`, skipping `skip`.
+
+        `budget`: one shared with other runners of this process (several shards at
+        once); by default the runner's own, from the options.
+        """
         opts = self.options
-        budget = Budget(max_sockets=opts.max_sockets, rate=opts.rate)
+        if budget is None:
+            budget = Budget(max_sockets=opts.max_sockets, rate=opts.rate)
         net = Net(scope=self.scope, budget=budget, connect_timeout=opts.connect_timeout,
                   read_timeout=opts.probe_timeout, credentials=self.credentials)
+        self.cursor.value = after  # a checkpoint before any progress keeps the old cursor
+        addresses = self.scope.addresses(after=after, first=first, last=last)
         with sweep_session(budget):  # one epoll set and its reusable sockets for the scan
-            return await self._run(net, budget, after, skip or set())
+            return await self._run(net, budget, addresses, skip or set())
 
-    async def _run(self, net: Net, budget: Budget, after: str | None,
+    async def _run(self, net: Net, budget: Budget, addresses: Iterator[str],
                    skip: set[str]) -> Stats:
         opts = self.options
         in_flight: set[asyncio.Task[None]] = set()
@@ -261,7 +298,9 @@ class ScanRunner:
                 self._checkpoint(budget, started)
 
         chunk: list[tuple[str, list[Any]]] = []
-        for address in self.scope.addresses(after=after):
+        for address in addresses:
+            if self.stopped:
+                break
             if address in skip:
                 continue
             chunk.append((address, self.cursor.start(address)))
@@ -281,7 +320,9 @@ class ScanRunner:
     def _checkpoint(self, budget: Budget, started: float) -> None:
         self.stats.emfile_events = budget.emfile_events
         self.stats.elapsed = time.monotonic() - started
-        self.store.set_cursor(self.scan_id, self.cursor.value)
+        self._flush()  # first the hosts, then the cursor that passes them
+        if self.save_cursor(self.cursor.value) is False:
+            self.stopped = True
         if self.scope.refused:
             self.store.add_refusals(self.scan_id, self.scope.refused)
             self.scope.refused.clear()
@@ -305,13 +346,19 @@ def new_scan(store: Store, targets: list[str], excludes: list[str],
     return scan_id, scope
 
 
-def resume_point(store: Store, scan_id: int) -> tuple[Scope, ScanOptions, str | None, set[str]]:
+def stored_plan(store: Store, scan_id: int) -> tuple[Scope, ScanOptions]:
+    """The scope and options of a recorded scan, rebuilt as they were when it started."""
     scan = store.scan(scan_id)
     # loose: the targets were checked when the scan was created (perhaps with --loose)
     scope = Scope(scan["targets"], scan["excludes"], resolved=scan["resolved"], loose=True)
     options = ScanOptions(ports=list(scan["ports"]), policies=list(scan["policies"]),
                           site=scan["site"], **scan["options"])
-    return scope, options, scan["cursor"], store.done_addresses(scan_id)
+    return scope, options
+
+
+def resume_point(store: Store, scan_id: int) -> tuple[Scope, ScanOptions, str | None, set[str]]:
+    scope, options = stored_plan(store, scan_id)
+    return scope, options, store.scan(scan_id)["cursor"], store.done_addresses(scan_id)
 
 
 async def execute(store: Store, scan_id: int, scope: Scope, options: ScanOptions,

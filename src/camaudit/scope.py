@@ -435,19 +435,35 @@ class Scope:
         if len(self.refused) < 10_000:
             self.refused.append((address, reason))
 
-    def addresses(self, after: str | None = None) -> Iterator[str]:
-        """Stream every in-scope address in ascending order, optionally after `after`."""
-        start_key: tuple[int, int] | None = None
-        if after:
-            ip = ipaddress.ip_address(after)
-            start_key = (ip.version, int(ip))
+    def addresses(self, after: str | None = None, *, first: str | None = None,
+                  last: str | None = None) -> Iterator[str]:
+        """Stream every in-scope address in ascending order, optionally after `after`.
+
+        `first`/`last` bound the stream to one inclusive range (a shard of the scan).
+        """
+        start_key = _key(after) if after else None
+        first_key = _key(first) if first else None
+        if first_key is not None:
+            before_first = (first_key[0], first_key[1] - 1)
+            start_key = before_first if start_key is None else max(start_key, before_first)
+        end_key = _key(last) if last else None
         for iv in self.intervals:
-            first = iv.first
+            lo, hi = iv.first, iv.last
             if start_key is not None:
-                if (iv.version, iv.last) <= start_key:
+                if (iv.version, hi) <= start_key:
                     continue
-                if (iv.version, first) <= start_key:
-                    first = start_key[1] + 1
+                if (iv.version, lo) <= start_key:
+                    lo = start_key[1] + 1
+            if end_key is not None:
+                if (iv.version, lo) > end_key:
+                    return
+                if (iv.version, hi) > end_key:
+                    hi = end_key[1]
             make = ipaddress.IPv4Address if iv.version == 4 else ipaddress.IPv6Address
-            for value in range(first, iv.last + 1):
+            for value in range(lo, hi + 1):
                 yield str(make(value))
+
+
+def _key(address: str) -> tuple[int, int]:
+    ip = ipaddress.ip_address(address)
+    return (ip.version, int(ip))

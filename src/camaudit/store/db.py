@@ -1,8 +1,15 @@
 """The inventory and its history, on SQLite by default or any SQLAlchemy URL.
 
-A scan is written host by host, each host in its own transaction, so a
-``kill -9`` loses at most the hosts in flight; ``--resume`` then skips every
-address below the saved cursor and every host already saved.
+A scan is written in small batches of finished hosts, each batch in one
+transaction, so a ``kill -9`` loses at most the hosts in flight; ``--resume``
+then skips every address below the saved cursor and every host already saved.
+Saving a host again replaces it (same scan, same address), so a shard run twice
+by two workers duplicates nothing.
+
+Several processes may write one store (``scan --workers``, site workers): on
+SQLite the database is in WAL mode and a writer waits up to
+:data:`SQLITE_BUSY_SECONDS` for the lock; shard claims and the end of a scan
+are conditional updates, so two workers racing for them cannot both win.
 SQLAlchemy errors become :class:`StoreError` here and nowhere else.
 """
 
@@ -10,21 +17,41 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import ipaddress
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from camaudit.errors import StoreError, UsageError
 from camaudit.model import SURVEILLANCE_TYPES, Device, Evidence, Finding, Observation, utcnow
 from camaudit.store import schema as t
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: How long a SQLite writer waits for another process's write lock before failing.
+SQLITE_BUSY_SECONDS = 60.0
+#: Shard states (a shard goes pending -> running -> done, or to cancelled).
+SHARD_OPEN = ("pending", "running")
+
+#: One finished host: its device, its observations, and the cameras it reports.
+HostRecord = tuple[Device, list[Observation], Sequence[tuple[Device, list[Observation]]]]
+
+
+class ShardRange(Protocol):
+    """What the store keeps of a shard (dist.shards.Shard has it)."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def first(self) -> str: ...
+    @property
+    def last(self) -> str: ...
 
 
 def database_url(db: str) -> str:
@@ -46,7 +73,9 @@ class Store:
     def __init__(self, db: str) -> None:
         self.url = database_url(db)
         try:
-            self.engine: Engine = sa.create_engine(self.url)
+            sqlite = self.url.startswith("sqlite")
+            self.engine: Engine = sa.create_engine(
+                self.url, connect_args={"timeout": SQLITE_BUSY_SECONDS} if sqlite else {})
             if self.engine.dialect.name == "sqlite":
                 sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             with self.engine.begin() as conn:
@@ -116,9 +145,14 @@ class Store:
         with self._tx("saving progress") as conn:
             conn.execute(t.scans.update().where(t.scans.c.id == scan_id).values(cursor=cursor))
 
-    def finish_scan(self, scan_id: int, stats: dict[str, Any]) -> None:
+    def finish_scan(self, scan_id: int, stats: dict[str, Any], *,
+                    only_running: bool = False) -> bool:
         """Mark the scan done; totals are counted from what is stored, so a resumed scan's
-        figures cover all its runs, not only the last."""
+        figures cover all its runs, not only the last.
+
+        `only_running`: finish it only if it is still running (so that of two workers
+        finishing a sharded scan at once, exactly one does); returns whether it did.
+        """
         with self._tx("finishing the scan") as conn:
             previous = conn.execute(sa.select(t.scans.c.stats).where(
                 t.scans.c.id == scan_id)).scalar() or {}
@@ -132,8 +166,11 @@ class Store:
             elapsed = float(previous.get("elapsed", 0.0)) + float(stats.get("elapsed", 0.0))
             merged = {**stats, "hosts_up": hosts, "devices": devices, "findings": findings,
                       "elapsed": elapsed}
-            conn.execute(t.scans.update().where(t.scans.c.id == scan_id).values(
-                status="done", finished=utcnow(), stats=merged))
+            query = t.scans.update().where(t.scans.c.id == scan_id)
+            if only_running:
+                query = query.where(t.scans.c.status == "running")
+            done = conn.execute(query.values(status="done", finished=utcnow(), stats=merged))
+            return bool(done.rowcount)
 
     def reopen_scan(self, scan_id: int) -> None:
         with self._tx("resuming the scan") as conn:
@@ -147,10 +184,160 @@ class Store:
                 conn.execute(t.refusals.insert(), rows)
 
     def refusals(self, scan_id: int) -> list[tuple[str, str]]:
+        """Out-of-scope addresses, each (address, reason) once (a re-run shard records
+        its refusals again)."""
         with self._tx("reading refusals") as conn:
             rows = conn.execute(sa.select(t.refusals.c.address, t.refusals.c.reason)
-                                .where(t.refusals.c.scan_id == scan_id)).all()
-        return [(r[0], r[1]) for r in rows]
+                                .where(t.refusals.c.scan_id == scan_id)
+                                .order_by(t.refusals.c.id)).all()
+        return list(dict.fromkeys((r[0], r[1]) for r in rows))
+
+    # -- shards (dist/) ----------------------------------------------------
+    def add_shards(self, scan_id: int, shards: Iterable[ShardRange]) -> None:
+        """Record the scan's shards as pending; shards already recorded are kept as they are."""
+        with self._tx("recording shards") as conn:
+            known = set(conn.execute(sa.select(t.shards.c.index).where(
+                t.shards.c.scan_id == scan_id)).scalars())
+            now = utcnow()
+            rows = [{"scan_id": scan_id, "index": s.index, "first": s.first, "last": s.last,
+                     "state": "pending", "attempts": 0, "updated": now}
+                    for s in shards if s.index not in known]
+            if rows:
+                conn.execute(t.shards.insert(), rows)
+
+    def shards(self, scan_id: int) -> list[dict[str, Any]]:
+        """The scan's shards in index order (empty for a scan run in one piece)."""
+        with self._tx("reading shards") as conn:
+            rows = conn.execute(sa.select(t.shards).where(t.shards.c.scan_id == scan_id)
+                                .order_by(t.shards.c.index)).mappings().all()
+        return [{**r, "updated": _utc(r["updated"])} for r in rows]
+
+    def shard(self, scan_id: int, index: int) -> dict[str, Any]:
+        with self._tx("reading a shard") as conn:
+            row = conn.execute(sa.select(t.shards).where(
+                t.shards.c.scan_id == scan_id, t.shards.c.index == index)).mappings().first()
+        if row is None:
+            raise UsageError(f"no shard {index} in scan {scan_id}")
+        return {**row, "updated": _utc(row["updated"])}
+
+    def claim_shard(self, scan_id: int, index: int, worker: str) -> bool:
+        """Take the shard for `worker`: False when it is done or cancelled.
+
+        A running shard can be claimed (its worker may have died: a re-delivered task
+        takes it over); its attempts count each new worker, not a repeated claim.
+        """
+        c = t.shards.c
+        same = sa.and_(c.state == "running", c.worker == worker)
+        with self._tx(f"claiming shard {index}") as conn:
+            res = conn.execute(t.shards.update().where(
+                c.scan_id == scan_id, c.index == index, c.state.in_(SHARD_OPEN)).values(
+                state="running", worker=worker, updated=utcnow(),
+                attempts=sa.case((same, c.attempts), else_=c.attempts + 1)))
+        return bool(res.rowcount)
+
+    def claim_next_shard(self, scan_id: int, worker: str) -> int | None:
+        """Take the lowest pending shard for `worker` (local workers pull their work so)."""
+        c = t.shards.c
+        while True:
+            with self._tx("claiming a shard") as conn:
+                index = conn.execute(sa.select(sa.func.min(c.index)).where(
+                    c.scan_id == scan_id, c.state == "pending")).scalar()
+                if index is None:
+                    return None
+                res = conn.execute(t.shards.update().where(
+                    c.scan_id == scan_id, c.index == index, c.state == "pending").values(
+                    state="running", worker=worker, attempts=c.attempts + 1,
+                    updated=utcnow()))
+            if res.rowcount:
+                return int(index)
+
+    def set_shard_cursor(self, scan_id: int, index: int, cursor: str | None) -> bool:
+        """Save the shard's cursor; False if the shard is no longer running (cancelled,
+        or finished by another worker): its runner should stop."""
+        c = t.shards.c
+        with self._tx(f"saving progress of shard {index}") as conn:
+            query = t.shards.update().where(c.scan_id == scan_id, c.index == index,
+                                            c.state == "running")
+            values: dict[str, Any] = {"updated": utcnow()}
+            if cursor is not None:
+                values["cursor"] = cursor
+            res = conn.execute(query.values(**values))
+        return bool(res.rowcount)
+
+    def finish_shard(self, scan_id: int, index: int, stats: dict[str, Any]) -> bool:
+        """Mark the shard done with its stats; False if it was done or cancelled already."""
+        c = t.shards.c
+        with self._tx(f"finishing shard {index}") as conn:
+            res = conn.execute(t.shards.update().where(
+                c.scan_id == scan_id, c.index == index, c.state.in_(SHARD_OPEN)).values(
+                state="done", stats=stats, cursor=c.last, updated=utcnow()))
+        return bool(res.rowcount)
+
+    def release_shards(self, scan_id: int, worker: str | None = None) -> int:
+        """Running shards of `worker` (every running shard if None) back to pending: the
+        worker is gone. Returns how many."""
+        c = t.shards.c
+        query = t.shards.update().where(c.scan_id == scan_id, c.state == "running")
+        if worker is not None:
+            query = query.where(c.worker == worker)
+        with self._tx("releasing shards") as conn:
+            return int(conn.execute(query.values(state="pending", updated=utcnow())).rowcount)
+
+    def reopen_shards(self, scan_id: int) -> int:
+        """Resume a sharded scan: every shard not done is pending again (at its cursor)."""
+        c = t.shards.c
+        with self._tx("resuming shards") as conn:
+            res = conn.execute(t.shards.update().where(
+                c.scan_id == scan_id, c.state != "done").values(
+                state="pending", updated=utcnow()))
+            conn.execute(t.scans.update().where(t.scans.c.id == scan_id).values(
+                status="running", finished=None))
+        return int(res.rowcount)
+
+    def cancel_scan(self, scan_id: int) -> int:
+        """Cancel the scan: its pending and running shards become cancelled (a worker stops
+        at its next checkpoint) and the scan is marked cancelled. Returns the shards."""
+        c = t.shards.c
+        with self._tx("cancelling the scan") as conn:
+            res = conn.execute(t.shards.update().where(
+                c.scan_id == scan_id, c.state.in_(SHARD_OPEN)).values(
+                state="cancelled", updated=utcnow()))
+            conn.execute(t.scans.update().where(
+                t.scans.c.id == scan_id, t.scans.c.status == "running").values(
+                status="cancelled", finished=utcnow()))
+        return int(res.rowcount)
+
+    def scan_progress(self, scan_id: int) -> dict[str, Any]:
+        """Where a scan stands: shards per state, addresses done, hosts, open ports, devices.
+
+        `addresses` counts the finished shards' addresses exactly and, for the others,
+        the span up to their cursor (excluded holes included: a display figure).
+        """
+        with self._tx("reading progress") as conn:
+            status = conn.execute(sa.select(t.scans.c.status).where(
+                t.scans.c.id == scan_id)).scalar()
+            rows = conn.execute(sa.select(
+                t.shards.c.state, t.shards.c.first, t.shards.c.cursor, t.shards.c.stats)
+                .where(t.shards.c.scan_id == scan_id)).all()
+            hosts = conn.execute(sa.select(sa.func.count()).select_from(t.hosts).where(
+                t.hosts.c.scan_id == scan_id)).scalar()
+            open_ports = conn.execute(sa.select(sa.func.count()).select_from(
+                t.ports.join(t.hosts)).where(t.hosts.c.scan_id == scan_id)).scalar()
+            devices = conn.execute(sa.select(sa.func.count()).select_from(t.devices).where(
+                t.devices.c.scan_id == scan_id,
+                t.devices.c.device_type.in_(sorted(SURVEILLANCE_TYPES)))).scalar()
+        states: Counter[str] = Counter()
+        addresses = 0
+        for state, first, cursor, stats in rows:
+            states[state] += 1
+            if state == "done" and stats:
+                addresses += int(stats.get("addresses", 0))
+            elif cursor:
+                addresses += _span(first, cursor)
+        return {"status": status, "shards": {s: states[s] for s in
+                                             ("pending", "running", "done", "cancelled")},
+                "addresses": addresses, "hosts": int(hosts or 0),
+                "open_ports": int(open_ports or 0), "devices": int(devices or 0)}
 
     # -- hosts -------------------------------------------------------------
     def done_addresses(self, scan_id: int) -> set[str]:
@@ -165,9 +352,52 @@ class Store:
         `connected`: the cameras the host (a recorder) reports, each saved as a device of
         its own under the host key ``<recorder>#<channel>`` in the same transaction.
         """
-        with self._tx(f"saving host {device.address}") as conn:
-            for one, seen in [(device, observations), *connected]:
-                self._save_device(conn, scan_id, one, seen)
+        self.save_hosts(scan_id, [(device, observations, connected)])
+
+    def save_hosts(self, scan_id: int, hosts: Sequence[HostRecord]) -> None:
+        """Write finished hosts in one transaction (as :meth:`save_host` each, cheaper).
+
+        A host saved before in this scan is replaced, connected cameras included, so
+        saving again (a shard re-run after its worker died) duplicates nothing. Two
+        writers saving one host at the same moment: the loser's insert breaks the
+        unique (scan, address) key and its batch is written again, replacing.
+        """
+        if not hosts:
+            return
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    for device, observations, connected in hosts:
+                        self._forget_host(conn, scan_id, device.address)
+                        for one, seen in [(device, observations), *connected]:
+                            self._save_device(conn, scan_id, one, seen)
+                return
+            except IntegrityError as exc:
+                if attempt == 2:
+                    raise StoreError(f"database error while saving hosts: {_reason(exc)}") \
+                        from exc
+            except SQLAlchemyError as exc:
+                raise StoreError(f"database error while saving hosts: {_reason(exc)}") from exc
+
+    def _forget_host(self, conn: Connection, scan_id: int, address: str) -> None:
+        """Delete a saved host and the cameras it reported (``address#channel``) with
+        everything under them (ports, observations, devices, findings)."""
+        hosts = t.hosts.c
+        ids = list(conn.execute(sa.select(hosts.id).where(
+            hosts.scan_id == scan_id,
+            sa.or_(hosts.address == address,
+                   sa.and_(hosts.address >= f"{address}#", hosts.address < f"{address}$"))
+        )).scalars())
+        if not ids:
+            return
+        devices = list(conn.execute(sa.select(t.devices.c.id).where(
+            t.devices.c.host_id.in_(ids))).scalars())
+        if devices:
+            conn.execute(t.findings.delete().where(t.findings.c.device_id.in_(devices)))
+            conn.execute(t.devices.delete().where(t.devices.c.id.in_(devices)))
+        conn.execute(t.observations.delete().where(t.observations.c.host_id.in_(ids)))
+        conn.execute(t.ports.delete().where(t.ports.c.host_id.in_(ids)))
+        conn.execute(t.hosts.delete().where(t.hosts.c.id.in_(ids)))
 
     def _save_device(self, conn: Connection, scan_id: int, device: Device,
                      observations: list[Observation]) -> None:
@@ -333,9 +563,15 @@ def _device_order(device: Device) -> tuple[tuple[int, int], int, int]:
     return _order(device.address, device.parent, device.channel)
 
 
-def _address_key(address: str) -> tuple[int, int]:
-    import ipaddress
+def _span(first: str, last: str) -> int:
+    """Numbers from `first` to `last` inclusive (0 if either is not an address)."""
+    try:
+        return max(0, int(ipaddress.ip_address(last)) - int(ipaddress.ip_address(first)) + 1)
+    except ValueError:
+        return 0
 
+
+def _address_key(address: str) -> tuple[int, int]:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

@@ -1,4 +1,4 @@
-"""Database tables: scans, hosts, ports, observations, devices, findings, refusals.
+"""Database tables: scans, shards, hosts, ports, observations, devices, findings, refusals.
 
 Plain SQLAlchemy Core tables (the scanner writes thousands of rows per
 minute; Core inserts keep that cheap). Alembic migrations in
@@ -31,7 +31,7 @@ scans = Table(
     "scans", metadata,
     Column("id", Integer, primary_key=True),
     Column("kind", String(16), nullable=False, default="scan"),  # scan | ingest
-    Column("status", String(16), nullable=False),  # running | done
+    Column("status", String(16), nullable=False),  # running | done | cancelled
     Column("started", DateTime(timezone=True), nullable=False),
     Column("finished", DateTime(timezone=True)),
     Column("targets", JSON, nullable=False),
@@ -45,6 +45,24 @@ scans = Table(
     Column("site", String(200)),
     Column("cursor", String(64)),  # every address <= cursor is finished
     Column("stats", JSON),
+)
+
+# -- shards (scan --workers, site workers; migration 0006) --------------------------------
+#: A scan's scope in inclusive address ranges; each is claimed by one worker at a time,
+#: keeps its own cursor and is finished once (dist/shards.py, dist/run.py).
+shards = Table(
+    "shards", metadata,
+    Column("scan_id", Integer, ForeignKey("scans.id", ondelete="CASCADE"), primary_key=True),
+    Column("index", Integer, primary_key=True),
+    Column("first", String(64), nullable=False),
+    Column("last", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | running | done | cancelled
+    Column("cursor", String(64)),  # every shard address <= cursor is finished
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("worker", String(200)),  # who runs (or last ran) it
+    Column("stats", JSON),  # pipeline.Stats of the run that finished it
+    Column("updated", DateTime(timezone=True), nullable=False),
+    Index("ix_shards_state", "scan_id", "state"),
 )
 
 hosts = Table(
