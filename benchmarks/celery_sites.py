@@ -26,13 +26,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-import machine  # noqa: E402
-from measure import timed  # noqa: E402
-from services import new_database, postgres_server, redis_server  # noqa: E402
+import machine
+from measure import timed
 
-from camaudit.demo import covering_network  # noqa: E402
-from camaudit.store import Store  # noqa: E402
-from camaudit.zoo import run_in_subprocess  # noqa: E402
+from camaudit.demo import covering_network
+from camaudit.store import Store
+from camaudit.zoo import run_in_subprocess
+from services import new_database, postgres_server, redis_server
 
 BASE = "127.230.0.0/16"
 ENV = {**os.environ, "CI": "1"}

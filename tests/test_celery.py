@@ -81,11 +81,12 @@ class Estate:
     south: str
     tmp: Path
     workers: list[Worker] = field(default_factory=list)
+    stores: list[Store] = field(default_factory=list)
 
     def common(self) -> list[str]:
         return ["--sites", str(self.sites), "--db", self.db, "--broker", self.broker]
 
-    def start_worker(self, site: str = "north") -> Worker:
+    def start_worker(self, site: str = "north", *, wait: bool = True) -> Worker:
         log = self.tmp / f"worker-{len(self.workers)}.log"
         with log.open("wb") as fh:
             proc = subprocess.Popen(
@@ -94,7 +95,8 @@ class Estate:
                 stdout=fh, stderr=subprocess.STDOUT, env=ENV, start_new_session=True)
         worker = Worker(proc, log, site)
         self.workers.append(worker)
-        worker.wait_ready()
+        if wait:
+            worker.wait_ready()
         return worker
 
     def audit(self, site: str) -> int:
@@ -104,7 +106,9 @@ class Estate:
         return int(result.stdout.split()[1])
 
     def store(self) -> Store:
-        return Store(self.db)
+        """A store for the test (closed with the module's services)."""
+        self.stores.append(Store(self.db))
+        return self.stores[-1]
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +132,8 @@ sites:
     finally:
         for worker in estate.workers:
             worker.stop()
+        for store in estate.stores:
+            store.close()
 
 
 def _wait(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
@@ -161,7 +167,9 @@ def test_a_worker_killed_mid_shard_loses_and_duplicates_nothing(estate: Estate) 
     subprocess.run(_camaudit("-q", "scan", estate.north, "--timeout", "1", "--probe-timeout",
                              "2", "--site", "north", "--db", str(estate.tmp / "clean.db"),
                              "--json", str(clean_json)), check=True, env=ENV, timeout=120)
-    first, other = estate.start_worker(), estate.start_worker()
+    first, other = estate.start_worker(wait=False), estate.start_worker(wait=False)
+    first.wait_ready()
+    other.wait_ready()
     scan_id = estate.audit("north")
     store = estate.store()
 
@@ -175,7 +183,7 @@ def test_a_worker_killed_mid_shard_loses_and_duplicates_nothing(estate: Estate) 
 
     held = _wait("the first worker to save hosts of a shard", first_holds_a_shard_with_hosts)
     first.kill()
-    restarted = estate.start_worker()
+    restarted = estate.start_worker(wait=False)
     _wait("the audit to finish", lambda: store.scan(scan_id)["status"] == "done")
 
     shard = next(s for s in store.shards(scan_id) if s["index"] == held["index"])
@@ -189,7 +197,6 @@ def test_a_worker_killed_mid_shard_loses_and_duplicates_nothing(estate: Estate) 
     assert len(keys) == len(set(keys)), "a host was saved twice"
     assert _inventory(audited) == _inventory(clean)
     assert len(clean) > 40
-    store.close()
 
 
 def _south_connections(estate: Estate) -> int:
@@ -224,7 +231,6 @@ def test_a_site_worker_never_scans_another_sites_scope(estate: Estate) -> None:
         assert store.done_addresses(scan_id) == set()
     time.sleep(1.0)
     assert _south_connections(estate) == before
-    store.close()
 
 
 def test_cancel_stops_an_audit_and_audits_shows_progress(estate: Estate) -> None:
@@ -248,8 +254,8 @@ def test_cancel_stops_an_audit_and_audits_shows_progress(estate: Estate) -> None
     listing = subprocess.run(_camaudit("audits", "--db", estate.db), capture_output=True,
                              text=True, env={**ENV, "COLUMNS": "200"}, timeout=60,
                              check=True).stdout
-    cells = [[cell.strip() for cell in line.split("│")[1:-1]]
-             for line in listing.splitlines() if line.startswith("│")]
+    cells = [[cell.strip() for cell in line.replace("┃", "│").split("│")[1:-1]]
+             for line in listing.splitlines() if line.startswith(("│", "┃"))]
     header, rows = cells[0], {int(row[0]): dict(zip(cells[0], row, strict=True))
                               for row in cells[1:]}
     assert header == ["id", "site", "status", "started", "pending", "running", "done",
@@ -260,7 +266,6 @@ def test_cancel_stops_an_audit_and_audits_shows_progress(estate: Estate) -> None
                                   str(states.count("cancelled")))
     assert int(row["hosts"]) == len(store.done_addresses(scan_id))
     assert any(r["site"] == "south" and r["pending"] != "0" for r in rows.values())
-    store.close()
 
 
 def test_the_scheduler_starts_each_sites_audit_when_due(estate: Estate) -> None:
@@ -283,4 +288,3 @@ def test_the_scheduler_starts_each_sites_audit_when_due(estate: Estate) -> None:
     assert [s["state"] for s in shards] == ["pending"] * len(shards)
     queued = redis.Redis.from_url(estate.broker).llen("site.east")
     assert isinstance(queued, int) and queued >= len(shards)
-    store.close()

@@ -52,7 +52,7 @@ def test_a_sites_file_gives_each_site_its_scope_options_and_queue(tmp_path: Path
     assert sites.parse_schedule(str(north.schedule)) == {
         "minute": "30", "hour": "2", "day_of_month": "*", "month_of_year": "*",
         "day_of_week": "1-5"}
-    with pytest.raises(UsageError, match="no site 'east'.*sites: north, south"):
+    with pytest.raises(UsageError, match=r"no site 'east'.*sites: north, south"):
         loaded["east"]
 
 
@@ -66,7 +66,8 @@ def test_a_sites_file_gives_each_site_its_scope_options_and_queue(tmp_path: Path
      r":4: site a: schedule: 'hourly': give a cron line"),
     ("sites:\n  a:\n    scopes: [127.70.0.0/24]\n    options:\n      rate: -1\n",
      r":5: site a: options.rate: Input should be greater than or equal to 0"),
-    ("sites:\n  a:\n    scopes: [127.70.0.0/24]\n    ports: 80,x\n", r":4: site a: ports: bad port"),
+    ("sites:\n  a:\n    scopes: [127.70.0.0/24]\n    ports: 80,x\n",
+     r":4: site a: ports: bad port"),
     ("sites:\n  a:\n    scopes: [127.70.0.0/24]\n    ports: [80, 70000]\n",
      r":4: site a: ports: ports are 1-65535"),
     ("sites:\n  a:\n    scopes: [camera.example]\n", r":3: site a: .*not host names"),

@@ -38,7 +38,7 @@ from kombu.exceptions import KombuError, OperationalError
 from camaudit.credentials import CredentialBook
 from camaudit.dist.run import finish_if_complete, run_shard, start_sharded_scan
 from camaudit.dist.sites import Site, Sites, parse_schedule
-from camaudit.errors import BrokerError, CamauditError, ScopeError, StoreError
+from camaudit.errors import BrokerError, CamauditError, ScopeError, StoreError, UsageError
 from camaudit.scope import Scope
 from camaudit.store import Store
 
@@ -172,7 +172,7 @@ def become(worker: SiteWorker) -> None:
     _worker = worker
 
 
-@app.task(name="camaudit.scan_shard", bind=True, autoretry_for=(StoreError,),
+@app.task(name="camaudit.scan_shard", bind=True, autoretry_for=(StoreError,),  # type: ignore[untyped-decorator]
           retry_backoff=5, retry_backoff_max=120, max_retries=10)
 def scan_shard(self: Task[Any, Any], scan_id: int, index: int) -> dict[str, Any]:
     """Scan one shard of an audit, if it lies inside this worker's site; then finish the
@@ -180,10 +180,11 @@ def scan_shard(self: Task[Any, Any], scan_id: int, index: int) -> dict[str, Any]
     if _worker is None:
         raise RuntimeError("scan_shard runs only in a site worker (camaudit worker)")
     store = _worker.store()
-    shard = next((s for s in store.shards(scan_id) if s["index"] == index), None)
-    if shard is None:
-        log.error("audit %s has no shard %s: ignored", scan_id, index)
-        return {"ignored": "no such shard"}
+    try:
+        shard = store.shard(scan_id, index)
+    except UsageError as exc:  # the audit was deleted, or the message is not ours
+        log.error("shard %s of audit %s ignored: %s", index, scan_id, exc)
+        return {"ignored": str(exc)}
     refused = _worker.refusal(store, scan_id, shard)
     if refused is not None:
         reason = f"shard {index} refused by a worker of site {_worker.site.name}: {refused}"
@@ -193,8 +194,9 @@ def scan_shard(self: Task[Any, Any], scan_id: int, index: int) -> dict[str, Any]
     name = f"{self.request.hostname or socket.gethostname()}:{os.getpid()}"
     stats = run_shard(store, scan_id, index, worker=name, logins=_worker.logins,
                       rate_share=_worker.rate_share)
-    if finish_if_complete(store, scan_id):
-        log.info("audit %s (site %s) is complete", scan_id, _worker.site.name)
+    # run_shard finishes the audit after its last shard; asked again for a message
+    # delivered twice whose first run died between the two
+    finish_if_complete(store, scan_id)
     return dataclasses.asdict(stats)
 
 
@@ -222,22 +224,22 @@ def schedule_audits(sites: Sites, db: str) -> None:
     app.conf.camaudit_db = db
 
 
-class AuditScheduler(PersistentScheduler):
+class AuditScheduler(PersistentScheduler):  # type: ignore[misc]
     """celery beat whose due entries start their site's audit from here, in the store.
 
     The audit (scan and pending shards) exists as soon as it falls due, so ``camaudit
     audits`` shows a site whose worker is down as shards waiting, not as nothing.
     """
 
-    _store: Store | None = None
+    camaudit_store: Store | None = None  # (celery's own `_store` is its state file)
 
     def apply_entry(self, entry: ScheduleEntry, producer: Any = None) -> None:
         sites: Sites = self.app.conf.camaudit_sites
         name = str(entry.args[0])
         try:
-            if self._store is None:
-                self._store = Store(self.app.conf.camaudit_db)
-            scan_id = start_audit(self._store, sites[name])
+            if self.camaudit_store is None:
+                self.camaudit_store = Store(self.app.conf.camaudit_db)
+            scan_id = start_audit(self.camaudit_store, sites[name])
         except CamauditError as exc:  # one failed start must not stop the other sites'
             log.error("could not start the audit of site %s: %s", name, exc)
         else:
