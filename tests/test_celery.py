@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,17 +22,29 @@ from typing import Any
 
 import pytest
 
+from camaudit.cli import main
 from camaudit.demo import covering_network
 from camaudit.store import Store
 from camaudit.zoo import ZooProcess
 
 ENV = {**os.environ, "CI": "1"}
 #: A worker that died holds its shard this long; shards here take a few seconds.
-VISIBILITY = 8
+VISIBILITY = 5
 
 
 def _camaudit(*args: str) -> list[str]:
     return [sys.executable, "-m", "camaudit", *args]
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run a short command in this process (the workers are processes of their own);
+    what it printed to stdout, once it exited 0."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    printed = capsys.readouterr()
+    assert exited.value.code == 0, printed.err
+    return printed.out
 
 
 @dataclass
@@ -60,14 +73,15 @@ class Worker:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
 
-    def stop(self) -> None:
+    def stop(self, *, wait: bool = True) -> None:
+        """SIGTERM: a warm shutdown (the shard in hand is finished first), then SIGKILL."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        else:
+        if not wait:
+            return
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
             self.kill()
 
 
@@ -99,11 +113,10 @@ class Estate:
             worker.wait_ready()
         return worker
 
-    def audit(self, site: str) -> int:
-        result = subprocess.run(_camaudit("audit", site, *self.common()), capture_output=True,
-                                text=True, env=ENV, timeout=60, check=True)
-        assert result.stdout.startswith("audit "), result.stdout
-        return int(result.stdout.split()[1])
+    def audit(self, capsys: pytest.CaptureFixture[str], site: str) -> int:
+        printed = cli(capsys, "audit", site, *self.common())
+        assert printed.startswith("audit "), printed
+        return int(printed.split()[1])
 
     def store(self) -> Store:
         """A store for the test (closed with the module's services)."""
@@ -130,6 +143,8 @@ sites:
     try:
         yield estate
     finally:
+        for worker in estate.workers:
+            worker.stop(wait=False)
         for worker in estate.workers:
             worker.stop()
         for store in estate.stores:
@@ -162,7 +177,8 @@ def _inventory(devices: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
                   for d in devices)
 
 
-def test_a_worker_killed_mid_shard_loses_and_duplicates_nothing(estate: Estate) -> None:
+def test_a_worker_killed_mid_shard_loses_and_duplicates_nothing(
+        estate: Estate, capsys: pytest.CaptureFixture[str]) -> None:
     clean_json = estate.tmp / "clean.json"
     subprocess.run(_camaudit("-q", "scan", estate.north, "--timeout", "1", "--probe-timeout",
                              "2", "--site", "north", "--db", str(estate.tmp / "clean.db"),
@@ -170,7 +186,7 @@ def test_a_worker_killed_mid_shard_loses_and_duplicates_nothing(estate: Estate) 
     first, other = estate.start_worker(wait=False), estate.start_worker(wait=False)
     first.wait_ready()
     other.wait_ready()
-    scan_id = estate.audit("north")
+    scan_id = estate.audit(capsys, "north")
     store = estate.store()
 
     def first_holds_a_shard_with_hosts() -> dict[str, Any] | None:
@@ -205,7 +221,8 @@ def _south_connections(estate: Estate) -> int:
                if ipaddress.ip_address(key.rsplit(":", 1)[0]) in south)
 
 
-def test_a_site_worker_never_scans_another_sites_scope(estate: Estate) -> None:
+def test_a_site_worker_never_scans_another_sites_scope(
+        estate: Estate, capsys: pytest.CaptureFixture[str]) -> None:
     from camaudit.dist import celery_app
     from camaudit.dist.run import start_sharded_scan
     from camaudit.pipeline import ScanOptions
@@ -213,7 +230,7 @@ def test_a_site_worker_never_scans_another_sites_scope(estate: Estate) -> None:
     if not any(w.proc.poll() is None for w in estate.workers):
         estate.start_worker()
     before = _south_connections(estate)
-    south_audit = estate.audit("south")  # queued on site.south, which no worker consumes
+    south_audit = estate.audit(capsys, "south")  # queued on site.south, which no worker consumes
     store = estate.store()
     # north's queue is handed a shard of south's audit, and a "north" audit of south's
     # networks (as a stale or foreign sites file would make): both are refused
@@ -233,27 +250,37 @@ def test_a_site_worker_never_scans_another_sites_scope(estate: Estate) -> None:
     assert _south_connections(estate) == before
 
 
-def test_cancel_stops_an_audit_and_audits_shows_progress(estate: Estate) -> None:
+def test_cancel_stops_an_audit_and_audits_shows_progress(
+        estate: Estate, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+        ) -> None:
     if not any(w.proc.poll() is None for w in estate.workers):
         estate.start_worker()
-    scan_id = estate.audit("north")
+    scan_id = estate.audit(capsys, "north")
     store = estate.store()
-    _wait("a shard to start", lambda: any(s["state"] == "running"
-                                          for s in store.shards(scan_id)))
-    result = subprocess.run(_camaudit("cancel", str(scan_id), "--db", estate.db),
-                            capture_output=True, text=True, env=ENV, timeout=60, check=True)
-    assert result.stdout.startswith(f"audit {scan_id} cancelled: ")
-    _wait("running shards to stop", lambda: not any(
-        s["state"] in ("pending", "running") for s in store.shards(scan_id)), 60)
-    states = [s["state"] for s in store.shards(scan_id)]
-    assert "cancelled" in states and set(states) <= {"done", "cancelled"}
-    again = subprocess.run(_camaudit("cancel", str(scan_id), "--db", estate.db),
-                           capture_output=True, text=True, env=ENV, timeout=60, check=True)
-    assert "no shard left to cancel" in again.stdout
+    _wait("a shard to save hosts", lambda: store.done_addresses(scan_id), 60)
+    done_before = {s["index"] for s in store.shards(scan_id) if s["state"] == "done"}
+    assert cli(capsys, "cancel", str(scan_id), "--db", estate.db).startswith(
+        f"audit {scan_id} cancelled: ")
+    assert store.scan(scan_id)["status"] == "cancelled"
+    states = {s["index"]: s["state"] for s in store.shards(scan_id)}
+    assert {i for i, state in states.items() if state != "cancelled"} == done_before
+    saved = [-1]
 
-    listing = subprocess.run(_camaudit("audits", "--db", estate.db), capture_output=True,
-                             text=True, env={**ENV, "COLUMNS": "200"}, timeout=60,
-                             check=True).stdout
+    def nothing_saved_for_a_while() -> bool:  # the running shards stopped at a checkpoint
+        time.sleep(1.5)
+        saved[:] = [len(store.done_addresses(scan_id)), *saved]
+        return saved[0] == saved[1]
+
+    _wait("the running shards to stop", nothing_saved_for_a_while, 30)
+    north = ipaddress.ip_network(estate.north)
+    assert saved[0] < sum(ipaddress.ip_address(d["address"]) in north
+                          for d in estate.zoo.devices), "the audit ran to its end"
+    assert {s["index"]: s["state"] for s in store.shards(scan_id)} == states
+    assert "no shard left to cancel" in cli(capsys, "cancel", str(scan_id), "--db", estate.db)
+    states_list = list(states.values())
+
+    monkeypatch.setenv("COLUMNS", "200")
+    listing = cli(capsys, "audits", "--db", estate.db)
     cells = [[cell.strip() for cell in line.replace("┃", "│").split("│")[1:-1]]
              for line in listing.splitlines() if line.startswith(("│", "┃"))]
     header, rows = cells[0], {int(row[0]): dict(zip(cells[0], row, strict=True))
@@ -262,8 +289,9 @@ def test_cancel_stops_an_audit_and_audits_shows_progress(estate: Estate) -> None
                       "cancelled", "hosts", "devices"]
     row = rows[scan_id]
     assert (row["site"], row["status"], row["pending"], row["running"], row["done"],
-            row["cancelled"]) == ("north", "cancelled", "0", "0", str(states.count("done")),
-                                  str(states.count("cancelled")))
+            row["cancelled"]) == ("north", "cancelled", "0", "0",
+                                  str(states_list.count("done")),
+                                  str(states_list.count("cancelled")))
     assert int(row["hosts"]) == len(store.done_addresses(scan_id))
     assert any(r["site"] == "south" and r["pending"] != "0" for r in rows.values())
 
@@ -276,15 +304,17 @@ def test_the_scheduler_starts_each_sites_audit_when_due(estate: Estate) -> None:
         beat = subprocess.Popen(_camaudit("schedule", *estate.common(), "--state",
                                           str(estate.tmp / "beat-state")),
                                 stdout=fh, stderr=subprocess.STDOUT, env=ENV)
-    store = estate.store()
     try:
-        started = _wait("the scheduler to start east's audit", lambda: [
-            s["id"] for s in store.scans() if s["site"] == "east"], 60)
+        line = _wait("the scheduler to start east's audit", lambda: re.search(
+            r"started audit (\d+) of site east", log.read_text()), 60)
     finally:
         beat.send_signal(signal.SIGTERM)
         beat.wait(15)
-    assert "started audit" in log.read_text()
-    shards = store.shards(started[0])
+    store = estate.store()
+    audit = store.scan(int(line[1]))
+    assert (audit["site"], audit["targets"]) == ("east", [estate.south])
+    shards = store.shards(int(line[1]))
     assert [s["state"] for s in shards] == ["pending"] * len(shards)
-    queued = redis.Redis.from_url(estate.broker).llen("site.east")
+    with redis.Redis.from_url(estate.broker) as broker:
+        queued = broker.llen("site.east")
     assert isinstance(queued, int) and queued >= len(shards)

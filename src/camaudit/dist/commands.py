@@ -9,7 +9,9 @@ cancel`` work from anywhere that reaches the store.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -49,6 +51,16 @@ def register(app: typer.Typer) -> None:
                 "postgresql+psycopg://audit@db/camaudit --site depot")(list_audits)
     app.command(name="cancel", epilog="Example:\n\n  camaudit cancel 12 --db "
                 "postgresql+psycopg://audit@db/camaudit")(cancel)
+
+
+@contextlib.contextmanager
+def _opened(db: str) -> Iterator[Store]:
+    """The store for one command, closed after it (the commands also run inside tests)."""
+    store = Store(db)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _hidden(url: str) -> str:
@@ -146,13 +158,13 @@ def audit(
 
     configure(broker)
     check_broker()  # before anything is written: an audit nobody can receive is no audit
-    store = Store(db)
-    scan_id = start_audit(store, chosen)
-    shards = len(store.shards(scan_id))
+    with _opened(db) as store:
+        scan_id = start_audit(store, chosen)
+        shards = len(store.shards(scan_id))
     out.print(f"audit {scan_id} of site {site}: {shards} shard{'s' if shards != 1 else ''} "
               f"queued on {chosen.queue}", markup=False)
-    info(f"next: camaudit audits --db {db} · camaudit cancel {scan_id} --db {db} · "
-         f"camaudit report {scan_id} --html report.html")
+    info(f"next: camaudit audits · camaudit cancel {scan_id} · camaudit report {scan_id} "
+         "--html report.html (each with the same --db)")
 
 
 def list_audits(
@@ -160,21 +172,22 @@ def list_audits(
     site: Annotated[str | None, typer.Option(help="Only this site's audits.")] = None,
 ) -> None:
     """List audits with their progress: shards per state, hosts and devices found."""
-    store = Store(db)
-    table = Table(title=f"audits in {escape(_hidden(store.url))}")
-    for col in ("id", "site", "status", "started", *STATES, "hosts", "devices"):
-        table.add_column(col, justify="right" if col in (*STATES, "hosts", "devices") else
-                         "left")
-    for scan in store.scans():
-        if site is not None and scan["site"] != site:
-            continue
-        progress = store.scan_progress(scan["id"])
-        shards: dict[str, Any] = progress.get("shards") or {}
-        if not any(shards.values()):
-            continue  # a plain scan, not an audit of shards
-        table.add_row(str(scan["id"]), escape(sanitize(scan["site"] or "")), scan["status"],
-                      str(scan["started"])[:19], *(str(shards.get(s, 0)) for s in STATES),
-                      str(progress.get("hosts", 0)), str(progress.get("devices", 0)))
+    with _opened(db) as store:
+        table = Table(title=f"audits in {escape(_hidden(store.url))}")
+        for col in ("id", "site", "status", "started", *STATES, "hosts", "devices"):
+            table.add_column(col, justify="right" if col in (*STATES, "hosts", "devices")
+                             else "left")
+        for scan in store.scans():
+            if site is not None and scan["site"] != site:
+                continue
+            progress = store.scan_progress(scan["id"])
+            shards: dict[str, Any] = progress.get("shards") or {}
+            if not any(shards.values()):
+                continue  # a plain scan, not an audit of shards
+            table.add_row(str(scan["id"]), escape(sanitize(scan["site"] or "")),
+                          scan["status"], str(scan["started"])[:19],
+                          *(str(shards.get(s, 0)) for s in STATES),
+                          str(progress.get("hosts", 0)), str(progress.get("devices", 0)))
     out.print(table)
 
 
@@ -183,12 +196,12 @@ def cancel(scan_id: ScanIdArg, db: DbOption = DEFAULT_DB) -> None:
 
     What was found so far stays in the store.
     """
-    store = Store(db)
-    sid = store.resolve_scan_id(scan_id)
-    shards = store.shards(sid)
-    if not shards:
-        raise UsageError(f"scan {sid} is not an audit of shards: nothing to cancel")
-    cancelled = store.cancel_scan(sid)
+    with _opened(db) as store:
+        sid = store.resolve_scan_id(scan_id)
+        shards = store.shards(sid)
+        if not shards:
+            raise UsageError(f"scan {sid} is not an audit of shards: nothing to cancel")
+        cancelled = store.cancel_scan(sid)
     if not cancelled:
         out.print(f"audit {sid}: no shard left to cancel (all {len(shards)} are done)",
                   markup=False)
