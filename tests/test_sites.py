@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from camaudit.cli import main
 from camaudit.credentials import load as load_logins
 from camaudit.dist import sites
 from camaudit.errors import ConfigError, UsageError
@@ -30,7 +28,6 @@ sites:
     scopes: ["127.70.0.64-127.70.0.127"]
     schedule: every 6h
 """
-ENV = {**os.environ, "CI": "1"}
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -119,6 +116,16 @@ def test_a_site_names_its_login_and_the_file_on_the_worker_holds_it(tmp_path: Pa
     assert "s3cret" not in (tmp_path / "sites.yaml").read_text()
 
 
+def _fails(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run the CLI in this process; it must exit 2 with one line on stderr, returned."""
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    printed = capsys.readouterr().err
+    assert exited.value.code == 2, printed
+    assert printed.startswith("camaudit: error: ") and printed.count("\n") == 1, printed
+    return printed
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["audit", "east"], "no site 'east' in"),
     (["audit", "north", "--broker", "redis://127.0.0.1:1/0"], "cannot reach the broker "
@@ -126,22 +133,17 @@ def test_a_site_names_its_login_and_the_file_on_the_worker_holds_it(tmp_path: Pa
     (["worker", "--site", "north", "--broker", "redis://127.0.0.1:1/0"],
      "site north uses the login 'north-login'"),
 ])
-def test_the_cli_says_what_is_wrong_in_one_line(tmp_path: Path, args: list[str],
-                                               message: str) -> None:
+def test_the_cli_says_what_is_wrong_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               args: list[str], message: str) -> None:
     path = _write(tmp_path, GOOD)
-    result = subprocess.run([sys.executable, "-m", "camaudit", *args, "--sites", str(path),
-                             "--db", str(tmp_path / "a.db")], capture_output=True,
-                            text=True, env=ENV, timeout=60)
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("camaudit: error: ") and message in result.stderr
-    assert result.stderr.count("\n") == 1, result.stderr
+    db = tmp_path / "a.db"
+    assert message in _fails(capsys, *args, "--sites", str(path), "--db", str(db))
+    assert not db.exists(), "nothing is written before the broker is reached"
 
 
-def test_a_bad_sites_file_stops_the_cli_with_its_line(tmp_path: Path) -> None:
+def test_a_bad_sites_file_stops_the_cli_with_its_line(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
     path = _write(tmp_path, "sites:\n  a:\n    scopes: [127.70.0.0/24]\n    shard_size: 0\n")
-    result = subprocess.run([sys.executable, "-m", "camaudit", "audit", "a", "--sites",
-                             str(path), "--db", str(tmp_path / "a.db")], capture_output=True,
-                            text=True, env=ENV, timeout=60)
-    assert result.returncode == 2
-    assert result.stderr == (f"camaudit: error: {path}:4: site a: shard_size: Input should be "
-                             "greater than or equal to 1\n")
+    assert _fails(capsys, "audit", "a", "--sites", str(path), "--db", str(tmp_path / "a.db")) == (
+        f"camaudit: error: {path}:4: site a: shard_size: Input should be greater than or equal "
+        "to 1\n")
