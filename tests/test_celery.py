@@ -245,7 +245,7 @@ def test_a_site_worker_never_scans_another_sites_scope(
                                              store.refusals(stray))
                     if store.refusals(south_audit) and store.refusals(stray) else None, 60)
     assert "belongs to site 'south'" in refused[0][0][1]
-    assert f"{estate.south} lie outside site north's scope" in refused[1][0][1]
+    assert f"its scope has {estate.south} outside site north's scope" in refused[1][0][1]
     for scan_id in (south_audit, stray):
         assert {s["state"] for s in store.shards(scan_id)} == {"pending"}
         assert store.done_addresses(scan_id) == set()
@@ -299,7 +299,8 @@ def test_cancel_stops_an_audit_and_audits_shows_progress(
     assert any(r["site"] == "south" and r["pending"] != "0" for r in rows.values())
 
 
-def test_the_scheduler_starts_each_sites_audit_when_due(estate: Estate) -> None:
+def test_the_scheduler_starts_each_sites_audit_when_due(
+        estate: Estate, capsys: pytest.CaptureFixture[str]) -> None:
     import redis
 
     log = estate.tmp / "schedule.log"
@@ -320,4 +321,8 @@ def test_the_scheduler_starts_each_sites_audit_when_due(estate: Estate) -> None:
     assert [s["state"] for s in shards] == ["pending"] * len(shards)
     with redis.Redis.from_url(estate.broker) as broker:
         queued = broker.llen("site.east")
-    assert isinstance(queued, int) and queued >= len(shards)
+        assert isinstance(queued, int) and queued >= len(shards)
+        # a broker that lost its queue: the audit's open shards are queued again
+        again = cli(capsys, "audit", "east", *estate.common(), "--resume", line[1])
+        assert again.startswith(f"audit {line[1]} of site east: {len(shards)} shard")
+        assert broker.llen("site.east") == queued + len(shards)

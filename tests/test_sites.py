@@ -91,13 +91,12 @@ def test_every_mistake_is_one_line_with_file_and_line(tmp_path: Path, text: str,
 def test_the_site_gate_names_what_lies_outside_the_site(tmp_path: Path) -> None:
     north = sites.load(_write(tmp_path, GOOD))["north"]
     assert north.outside(Scope(["127.70.0.0/26"], ["127.70.0.1"])) == []
-    assert north.outside(Scope(["127.70.0.0/25"]), "127.70.0.2", "127.70.0.63") == []
-    assert north.outside(Scope(["127.70.0.0/25"]), "127.70.0.60", "127.70.0.70") == [
+    assert north.outside(Scope(["127.70.0.2-127.70.0.63"])) == []
+    assert north.outside(Scope(["127.70.0.60-127.70.0.70"])) == [
         "127.70.0.64/30", "127.70.0.68/31", "127.70.0.70/32"]
-    assert north.outside(Scope(["127.70.0.0/25"]), "127.70.0.0", "127.70.0.3") == [
+    assert north.outside(Scope(["127.70.0.0-3"])) == [
         "127.70.0.1/32"]  # the site's own exclusion is outside it too
-    assert north.outside(Scope(["127.70.0.0/25", "::1"]), "127.70.0.100", "::1") == [
-        "127.70.0.100/30", "127.70.0.104/29", "127.70.0.112/28", "::1/128"]
+    assert north.outside(Scope(["127.70.0.0/25", "::1"]))[-2:] == ["127.70.0.64/26", "::1/128"]
 
 
 def test_a_site_names_its_login_and_the_file_on_the_worker_holds_it(tmp_path: Path) -> None:

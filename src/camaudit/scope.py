@@ -281,23 +281,6 @@ def _parse_range(spec: str, loose: bool) -> Interval:
     return Interval(start.version, int(start), int(end))
 
 
-def _span(first: str | None, last: str | None) -> list[Interval]:
-    """Every address from `first` to `last` in the order scopes walk them (IPv4, then IPv6)."""
-    def key(text: str) -> tuple[int, int]:
-        ip = ipaddress.ip_address(text)
-        return ip.version, int(ip)
-
-    low = key(first) if first is not None else (4, 0)
-    high = key(last) if last is not None else (6, (1 << 128) - 1)
-    out = []
-    for version, top in ((4, (1 << 32) - 1), (6, (1 << 128) - 1)):
-        start = low[1] if low[0] == version else 0
-        end = high[1] if high[0] == version else top
-        if low[0] <= version <= high[0] and start <= end:
-            out.append(Interval(version, start, end))
-    return out
-
-
 def _networks(intervals: Iterable[Interval]) -> list[str]:
     """Intervals as the fewest CIDR blocks that cover exactly them."""
     blocks: list[str] = []
@@ -420,15 +403,13 @@ class Scope:
         iv = self.intervals[pos]
         return iv.version == key[0] and iv.first <= key[1] <= iv.last
 
-    def outside(self, other: Scope, first: str | None = None,
-                last: str | None = None) -> list[str]:
-        """The networks of this scope (between `first` and `last`) that `other` does not hold.
+    def outside(self, other: Scope) -> list[str]:
+        """The networks of this scope that `other` does not hold (CIDR blocks, ascending).
 
-        A site worker asks this of a shard before it scans it: the scan's scope between the
-        shard's first and last address must lie inside the site's own scope.
+        A site worker asks this of an audit before it scans a shard of it: every address
+        the audit may touch must lie inside the site's own scope.
         """
-        mine = _intersect(self.intervals, _span(first, last))
-        return _networks(_subtract(mine, other.intervals))
+        return _networks(_subtract(self.intervals, other.intervals))
 
     def refuse(self, address: str, reason: str) -> None:
         """Record an address we were pointed at but did not contact."""

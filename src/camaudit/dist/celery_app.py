@@ -4,7 +4,7 @@
     camaudit schedule   ─▶ (celery beat) start_audit when a site's schedule falls due     │
                                                                                  queue site.<name>
     camaudit worker --site NAME ◀──────────────────────────────────────────────────────────┘
-        gate: the shard lies inside NAME's scope ─▶ run_shard ─▶ finish_if_complete
+        gate: the audit lies inside NAME's scope ─▶ run_shard ─▶ finish_if_complete
 
 The task is thin and idempotent (STYLE.md rule 12): it takes ids, the shard code is the
 same as ``scan --workers``'s (:mod:`camaudit.dist.run`), and host writes are keyed by
@@ -141,8 +141,9 @@ class SiteWorker:
             self._stores[pid] = Store(self.db)
         return self._stores[pid]
 
-    def refusal(self, store: Store, scan_id: int, shard: dict[str, Any]) -> str | None:
-        """Why this worker must not scan `shard` (None: it may). The scope gate, per site."""
+    def refusal(self, store: Store, scan_id: int) -> str | None:
+        """Why this worker must not scan a shard of the audit (None: it may): the site's
+        scope is its gate."""
         scan = store.scan(scan_id)
         if scan["site"] != self.site.name:
             return f"the audit belongs to site {scan['site']!r}, this worker to {self.site.name!r}"
@@ -151,11 +152,13 @@ class SiteWorker:
                           loose=True, resolver=_unresolved)
         except CamauditError as exc:
             return f"its scope cannot be read here: {exc}"
-        outside = self.site.outside(scope, shard["first"], shard["last"])
+        # the whole audit, not only this shard: the scan's scope is the gate its probes
+        # ask, so a redirect to another shard's address must be inside the site as well
+        outside = self.site.outside(scope)
         if outside:
             more = f" and {len(outside) - 3} more" if len(outside) > 3 else ""
-            return (f"{', '.join(outside[:3])}{more} lie outside site {self.site.name}'s "
-                    "scope")
+            return (f"its scope has {', '.join(outside[:3])}{more} outside site "
+                    f"{self.site.name}'s scope")
         return None
 
 
@@ -185,7 +188,7 @@ def scan_shard(self: Task[Any, Any], scan_id: int, index: int) -> dict[str, Any]
     except UsageError as exc:  # the audit was deleted, or the message is not ours
         log.error("shard %s of audit %s ignored: %s", index, scan_id, exc)
         return {"ignored": str(exc)}
-    refused = _worker.refusal(store, scan_id, shard)
+    refused = _worker.refusal(store, scan_id)
     if refused is not None:
         reason = f"shard {index} refused by a worker of site {_worker.site.name}: {refused}"
         store.add_refusals(scan_id, [(f"{shard['first']}-{shard['last']}", reason)])

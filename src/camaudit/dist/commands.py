@@ -45,8 +45,9 @@ def register(app: typer.Typer) -> None:
     app.command(name="schedule", epilog="Example:\n\n  camaudit schedule --sites sites.yaml "
                 "--db postgresql+psycopg://audit@db/camaudit --broker redis://broker:6379/0"
                 )(schedule)
-    app.command(name="audit", epilog="Example:\n\n  camaudit audit depot --sites sites.yaml "
-                "--db postgresql+psycopg://audit@db/camaudit")(audit)
+    app.command(name="audit", epilog="Examples:\n\n  camaudit audit depot --sites sites.yaml "
+                "--db postgresql+psycopg://audit@db/camaudit\n\n  camaudit audit depot "
+                "--resume 12")(audit)
     app.command(name="audits", epilog="Example:\n\n  camaudit audits --db "
                 "postgresql+psycopg://audit@db/camaudit --site depot")(list_audits)
     app.command(name="cancel", epilog="Example:\n\n  camaudit cancel 12 --db "
@@ -151,17 +152,26 @@ def audit(
     sites: SitesOption = DEFAULT_SITES,
     db: DbOption = DEFAULT_DB,
     broker: BrokerOption = DEFAULT_BROKER,
+    resume: Annotated[int | None, typer.Option(
+        help="Queue again the shards not yet done of this audit of SITE (after the broker "
+             "lost its queue); nothing new is created.")] = None,
 ) -> None:
     """Start one site's audit now: its shards are queued for the site's workers."""
     chosen = sites_file.load(sites)[site]
-    from camaudit.dist.celery_app import check_broker, configure, start_audit
+    from camaudit.dist.celery_app import check_broker, configure, enqueue, start_audit
 
     configure(broker)
     check_broker()  # before anything is written: an audit nobody can receive is no audit
     with _opened(db) as store:
-        scan_id = start_audit(store, chosen)
-        shards = len(store.shards(scan_id))
-    out.print(f"audit {scan_id} of site {site}: {shards} shard{'s' if shards != 1 else ''} "
+        if resume is None:
+            scan_id = start_audit(store, chosen)
+            queued = len(store.shards(scan_id))
+        else:
+            scan_id = store.resolve_scan_id(resume)
+            if store.scan(scan_id)["site"] != site or not store.shards(scan_id):
+                raise UsageError(f"scan {scan_id} is not an audit of site {site}")
+            queued = enqueue(store, scan_id, chosen)
+    out.print(f"audit {scan_id} of site {site}: {queued} shard{'s' if queued != 1 else ''} "
               f"queued on {chosen.queue}", markup=False)
     info(f"next: camaudit audits · camaudit cancel {scan_id} · camaudit report {scan_id} "
          "--html report.html (each with the same --db)")

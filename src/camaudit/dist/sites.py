@@ -143,10 +143,9 @@ class Site(BaseModel):
         return CredentialBook(default=book.sites[self.credentials], sites={},
                               networks=book.networks)
 
-    def outside(self, scope: Scope, first: str | None = None,
-                last: str | None = None) -> list[str]:
-        """The networks of `scope` (between `first` and `last`) this site may not touch."""
-        return scope.outside(self.scope(), first, last)
+    def outside(self, scope: Scope) -> list[str]:
+        """The networks of `scope` (an audit's) that this site's workers may not touch."""
+        return scope.outside(self.scope())
 
 
 def parse_schedule(text: str) -> dt.timedelta | dict[str, str]:
