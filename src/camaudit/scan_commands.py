@@ -14,7 +14,8 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from dataclasses import fields
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -33,7 +34,10 @@ from camaudit.cliutil import (
     run_async,
     sanitize,
 )
+from camaudit.credentials import CredentialBook
 from camaudit.credentials import load as load_logins
+from camaudit.dist.local import default_workers
+from camaudit.dist.shards import plan_shards, shard_size
 from camaudit.errors import UsageError
 from camaudit.model import SURVEILLANCE_TYPES, Device, Finding
 from camaudit.pipeline import ScanOptions, Stats, execute, new_scan, resume_point
@@ -83,7 +87,8 @@ def register(app: typer.Typer) -> None:
                 "  camaudit scope @sites.txt --json scope.json", name="scope")(scope_command)
     app.command(epilog="Examples:\n\n  camaudit scan 192.0.2.0/24 --json out.json\n\n"
                 "  camaudit scan @sites.txt --exclude 192.0.2.1 --policy us-federal "
-                "--fail-on high\n\n  camaudit scan --resume last")(scan)
+                "--fail-on high\n\n  camaudit scan 10.0.0.0/16 --workers 2\n\n"
+                "  camaudit scan --resume last")(scan)
     app.command(epilog="Example:\n\n  camaudit show last")(show)
     app.command(epilog="Example:\n\n  camaudit explain 192.0.2.7 --scan last")(explain)
     app.command(name="scans", epilog="Example:\n\n  camaudit scans --db audit.db")(list_scans)
@@ -234,6 +239,13 @@ def scan(
     yes: Annotated[bool, typer.Option("--yes", "-y", help=f"Allow scopes over {LARGE_SCOPE:,}"
                                       " addresses.")] = False,
     loose: LooseOption = False,
+    workers: Annotated[int | None, typer.Option(
+        help="Worker processes scanning shards of the scope (default: the number of cores; "
+             "never more than shards; a one-shard scope runs in this process). Each gets "
+             "an equal part of --rate and --max-sockets.", min=1)] = None,
+    shard_addresses: Annotated[int | None, typer.Option(
+        "--shard-size", help="Scope addresses per shard (default: about 8 shards per "
+        "worker, 256 to 4,096 addresses each).", min=1)] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Find, identify and assess the surveillance devices in the given scope."""
@@ -241,15 +253,23 @@ def scan(
         raise UsageError(f"--fail-on must be one of {', '.join(SEVERITY_ORDER)}")
     credentials = _credentials(user, password_env)
     logins = load_logins(credentials_file) if credentials_file else None
+    wanted = workers or default_workers()
+    sharded = False
     if resume:
         if targets:
             raise UsageError("give either targets or --resume, not both")
         store = Store(db)
         scan_id = store.resolve_scan_id(resume)
         scope, options, after, skip = resume_point(store, scan_id)
-        store.reopen_scan(scan_id)
-        info(f"resuming scan {scan_id} after {after or 'the start'} "
-             f"({len(skip)} hosts already saved)")
+        if store.shards(scan_id):  # a sharded scan goes on shard by shard, at their cursors
+            sharded = True
+            left = store.reopen_shards(scan_id)
+            info(f"resuming scan {scan_id}: {left} of {len(store.shards(scan_id))} shards "
+                 f"left ({len(skip)} hosts already saved)")
+        else:
+            store.reopen_scan(scan_id)
+            info(f"resuming scan {scan_id} after {after or 'the start'} "
+                 f"({len(skip)} hosts already saved)")
     else:
         options = ScanOptions(
             ports=parse_ports(ports) if ports else list(DEFAULT_PORTS), rate=rate,
@@ -264,17 +284,25 @@ def scan(
                              "check what it covers (camaudit scope shows it), then add --yes "
                              "to go ahead")
         store = Store(db)
+        shards = plan_shards(planned, shard_addresses or shard_size(planned.size, wanted))
+        sharded = min(wanted, len(shards)) > 1
         scan_id, scope = new_scan(store, list(targets or []), list(exclude or []), options,
                                   scope=planned)
+        if sharded:
+            store.add_shards(scan_id, shards)
         after, skip = None, set()
         info(f"scan {scan_id} -> {store.url}")
         for line in lines:
             info(line)
-    with progress_reporter(scope.size) as report:
-        stats = run_async(execute(store, scan_id, scope, options, report,  # type: ignore[arg-type]
-                                  after=after, skip=skip, credentials=credentials,
-                                  logins=logins,
-                                  on_device=_device_line if Verbosity.verbose() else None))
+    if sharded:
+        stats = _run_sharded(store, scan_id, scope.size, wanted, credentials, logins)
+    else:
+        with progress_reporter(scope.size) as report:
+            stats = run_async(execute(store, scan_id, scope, options,
+                                      report,  # type: ignore[arg-type]
+                                      after=after, skip=skip, credentials=credentials,
+                                      logins=logins,
+                                      on_device=_device_line if Verbosity.verbose() else None))
     info(f"scan {scan_id} done: {stats.hosts_up} hosts up, {stats.devices} surveillance "
          f"devices, {stats.findings} findings in {stats.elapsed:.1f}s")
     for line in digest(store.iter_devices(scan_id)):
@@ -291,6 +319,34 @@ def scan(
         if exceeds(findings, fail_on):
             err.print(f"camaudit: findings at or above {fail_on}: exit 3", markup=False)
             raise typer.Exit(3)
+
+
+def _run_sharded(store: Store, scan_id: int, total: int, wanted: int,
+                 credentials: Credentials | None, logins: CredentialBook | None) -> Stats:
+    """The scan's open shards in worker processes (or here, for one), then its totals."""
+    from camaudit.dist.local import WorkerSpec, run_in_process, run_local
+
+    left = sum(1 for s in store.shards(scan_id) if s["state"] == "pending")
+    count = max(1, min(wanted, left))
+    spec = WorkerSpec(store.url, scan_id, rate_share=1.0 / count, credentials=credentials,
+                      logins=logins)
+    info(f"{left} shards, {count} worker {_plural(count, 'process')}")
+    started = time.monotonic()
+    with progress_reporter(total) as report:
+        def progress(state: dict[str, Any]) -> None:
+            report(Stats(addresses=state["addresses"], hosts_up=state["hosts"],  # type: ignore[operator]
+                         open_ports=state["open_ports"], devices=state["devices"],
+                         elapsed=time.monotonic() - started))
+        if count == 1:
+            run_in_process(store, spec, progress)
+        else:
+            run_local(store, spec, count, progress)
+    scan = store.scan(scan_id)
+    if scan["status"] != "done":
+        raise UsageError(f"scan {scan_id} is {scan['status']}, not finished: "
+                         f"camaudit scan --resume {scan_id} continues it")
+    known = {f.name for f in fields(Stats)}
+    return Stats(**{k: v for k, v in (scan["stats"] or {}).items() if k in known})
 
 
 def _device_line(device: Device) -> None:

@@ -14,6 +14,7 @@ the shard's cursor lets a re-run start where the last one stopped.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 
 from camaudit.assess import PolicySet, load_policies
@@ -72,8 +73,10 @@ def run_shard(store: Store, scan_id: int, index: int, *, worker: str = "local",
 async def run_shard_async(store: Store, scan_id: int, index: int, *, worker: str = "local",
                           credentials: Credentials | None = None,
                           logins: CredentialBook | None = None, rate_share: float = 1.0,
-                          plan: ScanPlan | None = None, budget: Budget | None = None) -> Stats:
-    """:func:`run_shard` inside a running loop; `plan` and `budget` shared across shards.
+                          plan: ScanPlan | None = None, budget: Budget | None = None,
+                          on_checkpoint: Callable[[], None] | None = None) -> Stats:
+    """:func:`run_shard` inside a running loop; `plan` and `budget` shared across shards,
+    `on_checkpoint` called every second (progress).
 
     Returns without scanning when the shard is done or cancelled; stops early (the
     shard left unfinished, its cursor saved) when the scan is cancelled meanwhile.
@@ -89,6 +92,8 @@ async def run_shard_async(store: Store, scan_id: int, index: int, *, worker: str
                         plan.policies, credentials=credentials)
     runner.logins = logins
     runner.save_cursor = lambda cursor: store.set_shard_cursor(scan_id, index, cursor)
+    if on_checkpoint is not None:
+        runner.progress = lambda _stats: on_checkpoint()
     stats = await runner.run(after=shard["cursor"], skip=skip, first=shard["first"],
                              last=shard["last"], budget=budget)
     if runner.stopped:
