@@ -32,7 +32,6 @@ from camaudit.pipeline import ScanOptions
 from camaudit.scope import Scope
 from camaudit.store import Store
 from camaudit.zoo import ZooProcess
-from test_store_postgres import postgres_url  # noqa: F401  (the throwaway cluster fixture)
 
 ENV = {**os.environ, "CI": "1"}
 _SHA = re.compile(r"sha256:[0-9a-f]{64}")
@@ -306,7 +305,7 @@ def test_a_killed_sharded_scan_resumes_at_its_shards_cursors(
 
 
 def test_two_workers_into_postgres_give_the_single_process_inventory(
-        zoo: ZooProcess, clean: dict[str, Any], postgres_url: str,  # noqa: F811
+        zoo: ZooProcess, clean: dict[str, Any], postgres_url: str,
         tmp_path: Path) -> None:
     out = tmp_path / "pg.json"
     subprocess.run(_camaudit(*_scope_args(zoo), "--workers", "2", "--shard-size", "8",
