@@ -20,6 +20,8 @@ Data flows one way; each stage has one home:
     zoo/         emulated devices on loopback for the demo, tests and benchmarks
     docs/        documents (spec sheets, tenders, BoMs; EN/ZH, OCR) -> findings, before purchase
     web/         the console and REST API (camaudit serve): accounts, roles, the same reads
+    dist/        scale out: a scan in shards, run by local worker processes (scan --workers)
+                 or by Celery site workers, one queue per site (worker, schedule, audit)
     cli.py       the command line (each area adds its commands from <area>/commands.py)
 
 The records passed between stages live in model.py; errors in errors.py.
