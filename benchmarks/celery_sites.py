@@ -8,12 +8,14 @@ each worker's processes: the Celery main process and the pool process that scans
 same scope is then scanned by one `camaudit scan` process for comparison, and both
 inventories are compared field by field. Loopback only (127.230.0.0/16).
 
-    .venv/bin/python benchmarks/celery_sites.py [--devices 5000] [--shard-size 512] [--write]
+    .venv/bin/python benchmarks/celery_sites.py [--devices 5000] [--shard-size 512]
+        [--timeout 1] [--probe-timeout 2] [--write]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -128,7 +130,7 @@ def key(device: dict[str, Any]) -> tuple[Any, ...]:
             tuple(sorted(f["id"] for f in device["findings"])))
 
 
-def measure(devices: int, shard_size: int) -> list[str]:
+def measure(devices: int, shard_size: int, timeout: float, probe_timeout: float) -> list[str]:
     load_before = machine.load()
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="camaudit-celery-")))
@@ -136,49 +138,65 @@ def measure(devices: int, shard_size: int) -> list[str]:
                                                     hostile=False, timeout=300))
         network = covering_network([d["address"] for d in zoo.devices])
         broker = stack.enter_context(redis_server())
-        db = new_database(stack.enter_context(postgres_server()))
+        server = stack.enter_context(postgres_server())
+        db = new_database(server)
         Store(db).close()
         sites = work / "sites.yaml"
         sites.write_text(f"sites:\n  bench: {{scopes: [{network}], shard_size: {shard_size}, "
-                         "options: {connect_timeout: 1.0, probe_timeout: 2.0}}\n")
+                         f"options: {{connect_timeout: {timeout}, probe_timeout: "
+                         f"{probe_timeout}}}}}\n")
         audit = celery_audit(db, broker, sites, work)
-        single_json = work / "single.json"
-        single = timed(_camaudit("-q", "scan", network, "--timeout", "1", "--probe-timeout",
-                                 "2", "--db", db, "--json", str(single_json)), env=ENV,
-                       timeout=1800).check("single-process scan")
-        import json
-
-        single_doc = json.loads(single_json.read_text())
+        runs = {}
+        for workers in (1, 2):
+            out = work / f"scan-{workers}.json"
+            run = timed(_camaudit("-q", "scan", network, "--workers", str(workers), "--timeout",
+                                  str(timeout), "--probe-timeout", str(probe_timeout), "--db",
+                                  new_database(server), "--json", str(out)), env=ENV,
+                        timeout=1800)
+            runs[workers] = (run.check(f"scan --workers {workers}"),
+                             json.loads(out.read_text())["devices"])
     load_after = machine.load()
     found = len(audit["document"]["devices"])
-    same = sorted(map(key, audit["document"]["devices"])) == sorted(
-        map(key, single_doc["devices"]))
+    single_run, single = runs[1]
+    local = runs[2][1]
+    celery_keys = set(map(key, audit["document"]["devices"]))
+    differ = sorted({k[0] for k in celery_keys ^ set(map(key, single))})
+    for address in differ[:5]:  # what differs, for whoever reads the run's output
+        print("differs:", [k for k in celery_keys if k[0] == address],
+              [key(d) for d in single if d["address"] == address], file=sys.stderr)
     rows = [f"| worker {n + 1} | {w['main_mb']:.0f} | {w['pool_mb']:.0f} | {w['cpu']:.1f} |"
             for n, w in enumerate(audit["by_worker"])]
+    cpu = sum(w["cpu"] for w in audit["by_worker"])
     return [
         f"Zoo: {len(zoo.devices)} devices (seed 1, no hostile personas) in {network} "
-        f"({BASE}); 19 ports; shards of {shard_size} addresses ({audit['shards']} shards, "
-        f"taken by {audit['workers_used']} workers). Store: PostgreSQL "
-        f"{machine._out(['psql', '--version']).split()[-1] or '?'} on 127.0.0.1; broker: "
-        "redis-server (Debian) on 127.0.0.1.",
+        f"({BASE}); 19 ports; timeouts {timeout} s connect, {probe_timeout} s read; shards "
+        f"of {shard_size} addresses ({audit['shards']} shards, "
+        f"taken by {audit['workers_used']} workers). Store: PostgreSQL on 127.0.0.1 (a fresh "
+        "database per run); broker: redis-server on 127.0.0.1 (both Debian packages).",
         "",
-        "| run | devices found | wall s | hosts/s |",
-        "|---|---:|---:|---:|",
-        f"| 2 Celery workers (`camaudit worker --concurrency 1` x 2), audit start to done | "
-        f"{found} | {audit['wall']:.1f} | {found / audit['wall']:.0f} |",
-        f"| 1 process (`camaudit scan`, same scope, same store) | "
-        f"{len(single_doc['devices'])} | {single.wall:.1f} | "
-        f"{len(single_doc['devices']) / single.wall:.0f} |",
+        "| run | devices | wall s | hosts/s | CPU s | CPU ms/device |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| 2 Celery workers (`camaudit worker --concurrency 1` x 2), `audit` to done | "
+        f"{found} | {audit['wall']:.1f} | {found / audit['wall']:.0f} | {cpu:.1f} | "
+        f"{1000 * cpu / max(1, found):.1f} |",
+        *(f"| `camaudit scan --workers {n}` (same scope and store) | {len(devs)} | "
+          f"{run.wall:.1f} | {len(devs) / run.wall:.0f} | {run.user + run.system:.1f}"
+          f"{' (parent only)' if n > 1 else ''} | "
+          f"{'' if n > 1 else f'{1000 * (run.user + run.system) / max(1, len(devs)):.1f}'} |"
+          for n, (run, devs) in sorted(runs.items())),
         "",
         "| Celery worker | peak RSS, main process MB | peak RSS, pool process MB | CPU s |",
         "|---|---:|---:|---:|",
         *rows,
         "",
-        f"Inventories equal (address, class, maker, model, firmware, ports, findings): "
-        f"{'yes' if same else 'NO'}. Single process: peak RSS {single.rss_mb:.0f} MB, CPU "
-        f"{single.user + single.system:.1f} s. Machine: {os.cpu_count()} cores shared with "
-        f"other developers, load average {load_before} before, {load_after} after; the zoo "
-        "runs on the same cores.",
+        f"Inventories (address, class, maker, model, firmware, ports, findings), Celery vs "
+        f"`--workers 1`: {len(differ)} addresses differ"
+        f"{' (' + ', '.join(differ[:5]) + ')' if differ else ''}; Celery vs `--workers 2`: "
+        f"{len({k[0] for k in celery_keys ^ set(map(key, local))})}; `--workers 2` vs "
+        f"`--workers 1`: {len({k[0] for k in set(map(key, local)) ^ set(map(key, single))})}."
+        f" Peak RSS of `scan --workers 1`: {single_run.rss_mb:.0f} MB. Machine: "
+        f"{os.cpu_count()} cores shared with other developers, load average {load_before} "
+        f"before, {load_after} after; the zoo runs on the same cores.",
     ]
 
 
@@ -186,9 +204,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=5000)
     parser.add_argument("--shard-size", type=int, default=512)
+    parser.add_argument("--timeout", type=float, default=1.0, help="connect timeout, s")
+    parser.add_argument("--probe-timeout", type=float, default=2.0, help="read timeout, s")
     parser.add_argument("--write", action="store_true", help="append to RESULTS.md")
     args = parser.parse_args()
-    lines = measure(args.devices, args.shard_size)
+    lines = measure(args.devices, args.shard_size, args.timeout, args.probe_timeout)
     print("\n".join(lines))
     if args.write:
         path = Path(__file__).parent / "RESULTS.md"

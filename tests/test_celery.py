@@ -183,7 +183,8 @@ def test_a_worker_killed_mid_shard_loses_and_duplicates_nothing(
         estate: Estate, capsys: pytest.CaptureFixture[str]) -> None:
     clean_json = estate.tmp / "clean.json"
     clean_scan = subprocess.Popen(_camaudit(
-        "-q", "scan", estate.north, "--timeout", "1", "--probe-timeout", "2", "--site", "north",
+        "-q", "scan", estate.north, "--workers", "1", "--timeout", "1", "--probe-timeout", "2",
+        "--site", "north",
         "--db", str(estate.tmp / "clean.db"), "--json", str(clean_json)), env=ENV)
     first, other = estate.start_worker(wait=False), estate.start_worker(wait=False)
     first.wait_ready()
