@@ -33,8 +33,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 #: The zoo's out-of-scope trap: inside this benchmark's block, outside both zoos and scopes
-#: (read by camaudit.zoo when imported, and by the zoo child processes).
-os.environ.setdefault("CAMAUDIT_ZOO_TRAP", "127.210.200.1")
+#: (the zoo child processes read it from the environment).
+TRAP = "127.210.200.1"
 
 import machine  # noqa: E402
 from measure import median  # noqa: E402
@@ -339,6 +339,7 @@ def main() -> int:
     parser.add_argument("--keep", help="keep the JSON exports in this directory")
     parser.add_argument("--results", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args()
+    os.environ.setdefault("CAMAUDIT_ZOO_TRAP", TRAP)
     res = Results(facts=machine.facts())
     res.facts["load_before"] = machine.load()
     with tempfile.TemporaryDirectory(prefix="camaudit-dist-") as tmp:

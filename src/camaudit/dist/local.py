@@ -125,7 +125,7 @@ def run_local(store: Store, spec: WorkerSpec, workers: int,
     try:
         pool.start(workers)
         while True:
-            pool.wait(0.5)
+            pool.wait(1.0)
             error = pool.reap(store)
             if error is not None:
                 raise error
