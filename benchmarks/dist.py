@@ -197,13 +197,34 @@ def inventory(doc: dict[str, Any]) -> list[str]:
     return sorted(_SHA.sub("sha256:-", json.dumps(d, sort_keys=True)) for d in doc["devices"])
 
 
-def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Addresses whose device differs between two exports (or that only one has)."""
-    left = {json.loads(s)["address"] + f"#{json.loads(s).get('channel')}": s
-            for s in inventory(a)}
-    right = {json.loads(s)["address"] + f"#{json.loads(s).get('channel')}": s
-             for s in inventory(b)}
+def keyed(doc: dict[str, Any]) -> dict[str, str]:
+    """Each device of an export (as :func:`inventory` writes it) by address#channel."""
+    out = {}
+    for text in inventory(doc):
+        device = json.loads(text)
+        out[f"{device['address']}#{device.get('channel')}"] = text
+    return out
+
+
+def differences(a: dict[str, Any] | dict[str, str], b: dict[str, Any] | dict[str, str]
+                ) -> list[str]:
+    """Devices that differ between two exports (or that only one has), by address#channel."""
+    left = a if "devices" not in a else keyed(a)
+    right = b if "devices" not in b else keyed(b)
     return sorted(k for k in set(left) | set(right) if left.get(k) != right.get(k))
+
+
+#: Fields that say what a device is (the rest is how it was found: evidence, confidence).
+IDENTITY = ("address", "channel", "device_type", "manufacturer", "brand", "model", "firmware")
+
+
+def identity_differences(a: dict[str, str], b: dict[str, str]) -> list[str]:
+    def ident(text: str | None) -> tuple[Any, ...] | None:
+        if text is None:
+            return None
+        device = json.loads(text)
+        return tuple(device.get(f) for f in IDENTITY)
+    return sorted(k for k in set(a) | set(b) if ident(a.get(k)) != ident(b.get(k)))
 
 
 def listeners_in(net: str) -> list[str]:
@@ -230,6 +251,8 @@ class Results:
     zoo_devices: int = 0
     runs: list[ScanRun] = field(default_factory=list)
     differing: list[str] = field(default_factory=list)
+    #: (first export, second export, devices differing in any field, in identity)
+    pairs: list[tuple[str, str, int, int]] = field(default_factory=list)
     big: ScanRun | None = None
     big_zoo: int = 0
     big_found: int = 0
@@ -250,7 +273,7 @@ def zoo_runs(res: Results, work: Path, devices: int, reps: int) -> None:
         res.zoo_devices = len(zoo.devices)
         target = f"{zoo.devices[0]['address']}-{zoo.devices[-1]['address']}"
         log(f"zoo: {len(zoo.devices)} devices on {target} in {zoo.startup_seconds:.0f}s")
-        first: dict[int, dict[str, Any]] = {}
+        exports: dict[str, dict[str, str]] = {}
         for rep in range(reps):
             for workers in ((1, 2) if rep % 2 == 0 else (2, 1)):
                 run = scan(work, f"w{workers}-{rep}", target, workers, zoo.proc.pid)
@@ -258,12 +281,18 @@ def zoo_runs(res: Results, work: Path, devices: int, reps: int) -> None:
                     f"{run.hosts_per_s:.0f} hosts/s, {run.cpu:.1f} CPU s, zoo "
                     f"{run.zoo_cpu:.1f} CPU s, others {run.others_cpu:.1f} CPU s, worker CPU "
                     f"{run.worker_cpu}, RSS {run.worker_rss}, wait4 {run.reaped_cpu:.1f}")
-                first.setdefault(workers, run.document)
-                res.differing += [f"rep {rep + 1}: {a}" for a in
-                                  differences(first[1], run.document)] if 1 in first else []
+                exports[f"{workers} worker{'s' if workers > 1 else ''} rep {rep + 1}"] = \
+                    keyed(run.document)
                 run.document = {}
                 res.runs.append(run)
         res.devices = res.runs[0].devices
+        names = list(exports)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                res.pairs.append((a, b, len(differences(exports[a], exports[b])),
+                                  len(identity_differences(exports[a], exports[b]))))
+                if a.startswith("1 ") != b.startswith("1 "):
+                    res.differing += differences(exports[a], exports[b])
         res.differing = sorted(set(res.differing))
 
 
@@ -313,7 +342,13 @@ def markdown(res: Results) -> str:
               f"{res.devices:,} of {res.zoo_devices:,}; the --workers 1 and --workers 2 "
               "exports are " + ("identical device by device (every field, observation "
                                 "hashes aside)." if not res.differing else
-                                f"NOT identical: {', '.join(res.differing[:10])}"), "",
+                                f"not identical in every field for {len(res.differing)} "
+                                "devices; pair by pair:"), ""]
+    if res.differing:
+        lines += ["| export | export | devices differing in any field | ... in type, maker, "
+                  "brand, model or firmware |", "|---|---|---:|---:|"]
+        lines += [f"| {a} | {b} | {n} | {m} |" for a, b, n, m in res.pairs]
+    lines += ["",
               f"CPU split: with 1 worker the scanner used "
               f"{median([r.cpu for r in one]):.1f} CPU s and the zoo "
               f"{median([r.zoo_cpu for r in one]):.1f}; with 2, "
