@@ -15,7 +15,6 @@ Data flows one way; each stage has one home:
     store/       scans, hosts, observations, devices, findings (SQLite or any SQLAlchemy URL)
     credentials.py  device logins per network/site/default from a 0600 file (memory only)
     pipeline.py  runs scope -> sweep -> probes -> identify -> assess -> store, resumably
-    dist/        the scope in shards (address ranges) run by worker processes (--workers)
     output.py    the camaudit/1 JSON document and its schema
     report/      HTML, PDF, CSV, CycloneDX, signed evidence bundle, removal plan, diff
     zoo/         emulated devices on loopback for the demo, tests and benchmarks
