@@ -33,8 +33,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 #: The zoo's out-of-scope trap: inside this benchmark's block, outside both zoos and scopes
-#: (read by camaudit.zoo when imported, and by the zoo child processes).
-os.environ.setdefault("CAMAUDIT_ZOO_TRAP", "127.210.200.1")
+#: (the zoo child processes read it from the environment).
+TRAP = "127.210.200.1"
 
 import machine  # noqa: E402
 from measure import median  # noqa: E402
@@ -60,11 +60,12 @@ class ScanRun:
 
     workers: int
     wall: float
-    cpu: float  # user + system of every process of the tree (sampled every 20 ms)
+    cpu: float  # user + system of every process of the tree (sampled every 100 ms)
     devices: int
     parent_rss: float
     worker_rss: list[float]
     zoo_cpu: float
+    others_cpu: float = 0.0  # CPU s the rest of the machine used meanwhile
     worker_cpu: list[float] = field(default_factory=list)  # last seen, each worker
     reaped_cpu: float = 0.0  # wait4: the CLI and the children it reaped (a cross-check)
     document: dict[str, Any] = field(repr=False, default_factory=dict)
@@ -85,6 +86,14 @@ def process_cpu(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, idle) CPU seconds of the whole machine so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    busy = sum(values[:8]) - idle  # user nice system idle iowait irq softirq steal
+    return busy / _TICK, idle / _TICK
 
 
 def _hwm_mb(pid: int) -> float:
@@ -132,13 +141,14 @@ def _tree(pid: int) -> tuple[list[int], list[int]]:
 
 def scan(work: Path, name: str, target: str, count: int, zoo_pid: int,
          *extra: str, timeout: float = 900.0) -> ScanRun:
-    """`camaudit scan TARGET --workers N` in a child process, watched every 20 ms."""
+    """`camaudit scan TARGET --workers N` in a child process, watched every 100 ms."""
     db, out = work / f"{name}.db", work / f"{name}.json"
     for path in (db, out):
         path.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "camaudit", "-q", "scan", target, "--ports", PORTS,
            "--db", str(db), "--json", str(out), "--workers", str(count), *extra]
     zoo_before = process_cpu(zoo_pid)
+    busy_before, _ = machine_cpu()
     with tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
@@ -162,7 +172,7 @@ def scan(work: Path, name: str, target: str, count: int, zoo_pid: int,
                 proc.kill()
                 os.wait4(proc.pid, 0)
                 raise RuntimeError(f"{name}: no result within {timeout:.0f}s")
-            time.sleep(0.02)
+            time.sleep(0.1)
         wall = time.perf_counter() - started
         code = os.waitstatus_to_exitcode(status)
         proc.returncode = code
@@ -170,13 +180,15 @@ def scan(work: Path, name: str, target: str, count: int, zoo_pid: int,
             err.seek(0)
             raise RuntimeError(f"{name} exited {code}: {err.read().decode()[-800:]}")
     zoo_cpu = process_cpu(zoo_pid) - zoo_before
+    busy = machine_cpu()[0] - busy_before
     doc: dict[str, Any] = json.loads(out.read_text())
     if "camaudit-dist-" in str(db):
         db.unlink(missing_ok=True)
     return ScanRun(workers=count, wall=wall, cpu=sum(cpus.values()),
                    devices=len([d for d in doc["devices"] if not d.get("parent")]),
                    parent_rss=parent_peak, worker_rss=[peaks[p] for p in sorted(workers)],
-                   zoo_cpu=zoo_cpu, worker_cpu=[cpus[p] for p in sorted(workers)],
+                   zoo_cpu=zoo_cpu, others_cpu=max(0.0, busy - sum(cpus.values()) - zoo_cpu),
+                   worker_cpu=[cpus[p] for p in sorted(workers)],
                    reaped_cpu=usage.ru_utime + usage.ru_stime, document=doc)
 
 
@@ -185,13 +197,34 @@ def inventory(doc: dict[str, Any]) -> list[str]:
     return sorted(_SHA.sub("sha256:-", json.dumps(d, sort_keys=True)) for d in doc["devices"])
 
 
-def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Addresses whose device differs between two exports (or that only one has)."""
-    left = {json.loads(s)["address"] + f"#{json.loads(s).get('channel')}": s
-            for s in inventory(a)}
-    right = {json.loads(s)["address"] + f"#{json.loads(s).get('channel')}": s
-             for s in inventory(b)}
+def keyed(doc: dict[str, Any]) -> dict[str, str]:
+    """Each device of an export (as :func:`inventory` writes it) by address#channel."""
+    out = {}
+    for text in inventory(doc):
+        device = json.loads(text)
+        out[f"{device['address']}#{device.get('channel')}"] = text
+    return out
+
+
+def differences(a: dict[str, Any] | dict[str, str], b: dict[str, Any] | dict[str, str]
+                ) -> list[str]:
+    """Devices that differ between two exports (or that only one has), by address#channel."""
+    left = a if "devices" not in a else keyed(a)
+    right = b if "devices" not in b else keyed(b)
     return sorted(k for k in set(left) | set(right) if left.get(k) != right.get(k))
+
+
+#: Fields that say what a device is (the rest is how it was found: evidence, confidence).
+IDENTITY = ("address", "channel", "device_type", "manufacturer", "brand", "model", "firmware")
+
+
+def identity_differences(a: dict[str, str], b: dict[str, str]) -> list[str]:
+    def ident(text: str | None) -> tuple[Any, ...] | None:
+        if text is None:
+            return None
+        device = json.loads(text)
+        return tuple(device.get(f) for f in IDENTITY)
+    return sorted(k for k in set(a) | set(b) if ident(a.get(k)) != ident(b.get(k)))
 
 
 def listeners_in(net: str) -> list[str]:
@@ -218,6 +251,8 @@ class Results:
     zoo_devices: int = 0
     runs: list[ScanRun] = field(default_factory=list)
     differing: list[str] = field(default_factory=list)
+    #: (first export, second export, devices differing in any field, in identity)
+    pairs: list[tuple[str, str, int, int]] = field(default_factory=list)
     big: ScanRun | None = None
     big_zoo: int = 0
     big_found: int = 0
@@ -238,20 +273,26 @@ def zoo_runs(res: Results, work: Path, devices: int, reps: int) -> None:
         res.zoo_devices = len(zoo.devices)
         target = f"{zoo.devices[0]['address']}-{zoo.devices[-1]['address']}"
         log(f"zoo: {len(zoo.devices)} devices on {target} in {zoo.startup_seconds:.0f}s")
-        first: dict[int, dict[str, Any]] = {}
+        exports: dict[str, dict[str, str]] = {}
         for rep in range(reps):
             for workers in ((1, 2) if rep % 2 == 0 else (2, 1)):
                 run = scan(work, f"w{workers}-{rep}", target, workers, zoo.proc.pid)
                 log(f"rep {rep + 1} --workers {workers}: {run.wall:.1f}s, "
                     f"{run.hosts_per_s:.0f} hosts/s, {run.cpu:.1f} CPU s, zoo "
-                    f"{run.zoo_cpu:.1f} CPU s, worker CPU {run.worker_cpu}, RSS {run.worker_rss}, "
-                    f"wait4 {run.reaped_cpu:.1f}")
-                first.setdefault(workers, run.document)
-                res.differing += [f"rep {rep + 1}: {a}" for a in
-                                  differences(first[1], run.document)] if 1 in first else []
+                    f"{run.zoo_cpu:.1f} CPU s, others {run.others_cpu:.1f} CPU s, worker CPU "
+                    f"{run.worker_cpu}, RSS {run.worker_rss}, wait4 {run.reaped_cpu:.1f}")
+                exports[f"{workers} worker{'s' if workers > 1 else ''} rep {rep + 1}"] = \
+                    keyed(run.document)
                 run.document = {}
                 res.runs.append(run)
         res.devices = res.runs[0].devices
+        names = list(exports)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                res.pairs.append((a, b, len(differences(exports[a], exports[b])),
+                                  len(identity_differences(exports[a], exports[b]))))
+                if a.startswith("1 ") != b.startswith("1 "):
+                    res.differing += differences(exports[a], exports[b])
         res.differing = sorted(set(res.differing))
 
 
@@ -285,12 +326,12 @@ def markdown(res: Results) -> str:
              f"### Zoo: {res.zoo_devices:,} devices on {ZOO_NET} (no hostile personas), full "
              "audit, default ports, all probes", "",
              "| rep | workers | wall s | hosts/s | CPU s (camaudit tree) | CPU ms/device | "
-             "zoo CPU s | parent RSS MB | worker RSS MB (VmHWM each) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "zoo CPU s | other work CPU s | parent RSS MB | worker RSS MB (VmHWM each) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for i, r in enumerate(res.runs):
         lines.append(f"| {i // 2 + 1} | {r.workers} | {r.wall:.1f} | {r.hosts_per_s:.0f} | "
                      f"{r.cpu:.1f} | {r.cpu_ms_per_device:.2f} | {r.zoo_cpu:.1f} | "
-                     f"{r.parent_rss:.0f} | "
+                     f"{r.others_cpu:.1f} | {r.parent_rss:.0f} | "
                      f"{', '.join(f'{m:.0f}' for m in r.worker_rss) or '- (in-process)'} |")
     one = [r for r in res.runs if r.workers == 1]
     two = [r for r in res.runs if r.workers == 2]
@@ -301,7 +342,13 @@ def markdown(res: Results) -> str:
               f"{res.devices:,} of {res.zoo_devices:,}; the --workers 1 and --workers 2 "
               "exports are " + ("identical device by device (every field, observation "
                                 "hashes aside)." if not res.differing else
-                                f"NOT identical: {', '.join(res.differing[:10])}"), "",
+                                f"not identical in every field for {len(res.differing)} "
+                                "devices; pair by pair:"), ""]
+    if res.differing:
+        lines += ["| export | export | devices differing in any field | ... in type, maker, "
+                  "brand, model or firmware |", "|---|---|---:|---:|"]
+        lines += [f"| {a} | {b} | {n} | {m} |" for a, b, n, m in res.pairs]
+    lines += ["",
               f"CPU split: with 1 worker the scanner used "
               f"{median([r.cpu for r in one]):.1f} CPU s and the zoo "
               f"{median([r.zoo_cpu for r in one]):.1f}; with 2, "
@@ -339,6 +386,7 @@ def main() -> int:
     parser.add_argument("--keep", help="keep the JSON exports in this directory")
     parser.add_argument("--results", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args()
+    os.environ.setdefault("CAMAUDIT_ZOO_TRAP", TRAP)
     res = Results(facts=machine.facts())
     res.facts["load_before"] = machine.load()
     with tempfile.TemporaryDirectory(prefix="camaudit-dist-") as tmp:

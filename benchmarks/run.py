@@ -29,6 +29,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import dist  # noqa: E402
 import machine  # noqa: E402
 import nmap_fair  # noqa: E402
 import realbanners  # noqa: E402
@@ -72,6 +73,7 @@ class Results:
     memory: dict[str, Any] = field(default_factory=dict)
     scaling: list[dict[str, Any]] = field(default_factory=list)
     real: realbanners.Results | None = None
+    workers: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -84,8 +86,9 @@ def camaudit_scan(work: Path, name: str, target: str, *extra: str,
     db, out = work / f"{name}.db", work / f"{name}.json"
     for path in (db, out):
         path.unlink(missing_ok=True)
+    # one process, as every figure here was measured before issue 16 (bench_workers: more)
     run = timed([sys.executable, "-m", "camaudit", "-q", "scan", target, "--ports", PORTS,
-                 "--db", str(db), "--json", str(out), *extra],
+                 "--db", str(db), "--json", str(out), "--workers", "1", *extra],
                 timeout=timeout, env={**os.environ, "CI": "1"}).check(f"camaudit scan {name}")
     doc: dict[str, Any] = json.loads(out.read_text())
     db.unlink(missing_ok=True)
@@ -231,8 +234,23 @@ def bench_scaling_point(res: Results, work: Path, manifest: dict[str, Any]) -> N
     cls, maker = accuracy(doc, manifest)
     res.scaling.append({"devices": len(devices), "wall": run.wall, "rss": run.rss_mb,
                         "hosts_per_s": len(devices) / run.wall, "class": cls, "maker": maker,
-                        "cpu": run.user + run.system})
+                        "cpu": run.user + run.system,
+                        "document": doc if len(devices) == res.config.devices else None})
     log(f"scaling {len(devices)}: {run.wall:.1f}s, {run.rss_mb:.0f} MB")
+
+
+def bench_workers(res: Results, work: Path, zoo: Any) -> None:
+    """The 5,000-device scaling point again with 2 worker processes (benchmarks/dist.py)."""
+    one = next(r for r in res.scaling if r["devices"] == len(zoo.devices))
+    devices = zoo.devices
+    target = f"{devices[0]['address']}-{devices[-1]['address']}"
+    two = dist.scan(work, "workers-2", target, 2, zoo.proc.pid)
+    same = not dist.differences(one["document"], two.document)
+    res.workers = {"one": one["hosts_per_s"], "two": two.hosts_per_s,
+                   "ratio": two.hosts_per_s / one["hosts_per_s"], "same": same,
+                   "cpu": two.cpu, "rss": two.worker_rss}
+    one["document"] = None
+    log(f"workers: 2 workers {two.wall:.1f}s, {res.workers['ratio']:.2f}x of 1 worker")
 
 
 # -- 5. real banners ----------------------------------------------------------------
@@ -258,11 +276,12 @@ def summary_line(res: Results) -> str:
         rf = res.real.figures()
         real = (f"real_class={rf['real_class'][0]}/{rf['real_class'][1]} "
                 f"real_maker={rf['real_maker'][0]}/{rf['real_maker'][1]}")
+    workers = f"workers={res.workers['ratio']:.2f}x" if res.workers else "workers=n/a"
     return (f"summary: date={f['date']} commit={f['commit'].split('+')[0]} "
             f"sweep={sweep:.2f}x identification={res.ident['ratio']:.2f}x "
             f"class_acc={ca[0]:.3f}/{na[0]:.3f} maker_acc={ca[1]:.3f}/{na[1]:.3f} "
             f"rss_mb={res.memory['full']['rss']:.0f} rss_growth={res.memory['growth']:.2f} "
-            f"{real}")
+            f"{workers} {real}")
 
 
 def markdown(res: Results, chart: str | None) -> str:
@@ -327,6 +346,14 @@ def markdown(res: Results, chart: str | None) -> str:
                      f"{r['rss']:.0f} | {r['cpu']:.1f} | {r['class']:.3f} | {r['maker']:.3f} |")
     if chart:
         lines += ["", f"![time and RSS against devices]({chart})"]
+    if res.workers:
+        w = res.workers
+        lines += ["", f"With `--workers 2` the {cfg.devices:,}-device audit ran at "
+                  f"{w['two']:.1f} hosts/s against {w['one']:.1f} with one process: "
+                  f"**{w['ratio']:.2f}x** (one run each; benchmarks/dist.py measures it "
+                  f"with repetitions); worker peak RSS "
+                  f"{', '.join(f'{m:.0f}' for m in w['rss'])} MB; devices "
+                  f"{'identical' if w['same'] else 'NOT identical'} to the 1-process run."]
     if res.real is not None:
         lines += ["", realbanners.markdown(res.real, heading="### 5. Real banners").rstrip()]
     for note in res.notes:
@@ -390,6 +417,7 @@ def main() -> int:
             bench_memory(res, work, zoo.manifest)
             if cfg.devices in cfg.scaling:
                 bench_scaling_point(res, work, zoo.manifest)
+                bench_workers(res, work, zoo)
         for count in sorted(set(cfg.scaling) - {cfg.devices}):
             with run_in_subprocess(count=count, seed=1, base=cfg.sweep_net,
                                    manifest_path=work / f"manifest-{count}.json",

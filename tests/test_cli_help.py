@@ -33,3 +33,10 @@ def test_docs_scan_has_help_with_an_example() -> None:
     result = runner.invoke(app, ["docs", "scan", "--help"], terminal_width=100)
     assert result.exit_code == 0, result.output
     assert "Example" in result.output and "--fail-on" in result.output
+
+
+def test_scan_help_names_the_worker_options() -> None:
+    result = runner.invoke(app, ["scan", "--help"], terminal_width=100)
+    assert result.exit_code == 0, result.output
+    assert "--workers" in result.output and "--shard-size" in result.output
+    assert "--workers 2" in result.output  # the example

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from camaudit.cliutil import run_async
 from camaudit.demo import covering_network
+from camaudit.dist.local import WorkerSpec, run_in_process, worker_name
 from camaudit.dist.run import finish_if_complete, run_shard, run_shard_async, start_sharded_scan
 from camaudit.dist.shards import Shard, plan_shards
 from camaudit.model import Device, Finding, Observation
@@ -206,6 +207,23 @@ def test_shards_run_one_by_one_give_the_single_process_inventory(
         run_shard(store, scan_id, shard["index"], worker="test")
     assert store.scan(scan_id)["status"] == "done"
     assert store.scan(scan_id)["stats"]["addresses"] == _size(zoo)
+    assert inventory(store.document(scan_id)) == inventory(clean)
+
+
+def test_one_worker_runs_the_shards_in_its_own_process(
+        zoo: ZooProcess, clean: dict[str, Any], tmp_path: Path) -> None:
+    """`--workers 1` on a sharded scan (its --resume): the worker loop, lanes and all, here."""
+    args = _scope_args(zoo)
+    store = Store(str(tmp_path / "inproc.db"))
+    scan_id = start_sharded_scan(store, args[:1], args[2::2], ScanOptions(probe_timeout=2.0),
+                                 size=24)
+    seen: list[dict[str, Any]] = []
+    run_in_process(store, WorkerSpec(store.url, scan_id), seen.append)
+    shards = store.shards(scan_id)
+    assert {s["worker"] for s in shards} == {worker_name()}
+    assert all(s["state"] == "done" and s["attempts"] == 1 for s in shards)
+    assert store.scan(scan_id)["status"] == "done"
+    assert any(p["hosts"] for p in seen)  # progress was reported on the way
     assert inventory(store.document(scan_id)) == inventory(clean)
 
 

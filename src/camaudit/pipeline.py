@@ -206,8 +206,8 @@ class ScanRunner:
                   budget: Budget | None = None) -> Stats:
         """Walk the scope (only ``first..last`` if given) after `after`, skipping `skip`.
 
-        `budget`: one shared with other runners of this process (several shards at
-        once); by default the runner's own, from the options.
+        `budget`: the caller's (a local worker's share of the scan's budget); by
+        default the runner's own, from the options.
         """
         opts = self.options
         if budget is None:

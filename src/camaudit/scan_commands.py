@@ -36,7 +36,7 @@ from camaudit.cliutil import (
 )
 from camaudit.credentials import CredentialBook
 from camaudit.credentials import load as load_logins
-from camaudit.dist.local import default_workers
+from camaudit.dist.local import WorkerSpec, default_workers, run_in_process, run_local
 from camaudit.dist.shards import plan_shards, shard_size
 from camaudit.errors import UsageError
 from camaudit.model import SURVEILLANCE_TYPES, Device, Finding
@@ -324,8 +324,6 @@ def scan(
 def _run_sharded(store: Store, scan_id: int, total: int, wanted: int,
                  credentials: Credentials | None, logins: CredentialBook | None) -> Stats:
     """The scan's open shards in worker processes (or here, for one), then its totals."""
-    from camaudit.dist.local import WorkerSpec, run_in_process, run_local
-
     left = sum(1 for s in store.shards(scan_id) if s["state"] == "pending")
     count = max(1, min(wanted, left))
     spec = WorkerSpec(store.url, scan_id, rate_share=1.0 / count, credentials=credentials,

@@ -9,8 +9,9 @@ store (:meth:`Store.claim_next_shard`) and runs them with
 one shard overlap the start of the next. Workers stop when no shard is pending.
 
 The budget is split evenly: each of N workers gets 1/N of ``--rate`` and of
-``--max-sockets`` for the whole run, so the scan as a whole keeps to both (a
-worker left alone at the end does not take over the others' share).
+``--max-sockets`` for the whole run, and divides it between its lanes, so the
+scan as a whole keeps to both (a worker left alone at the end does not take
+over the others' share).
 
 The parent only supervises: it reports progress from the store, and when a
 worker dies (a crash, the OOM killer, a SIGKILL) it puts that worker's running
@@ -79,23 +80,27 @@ class WorkerSpec:
 
 async def work(store: Store, spec: WorkerSpec, worker: str,
                on_checkpoint: Callable[[], None] | None = None) -> int:
-    """Claim and run pending shards until none is left; returns how many this worker ran."""
+    """Claim and run pending shards until none is left; returns how many this worker ran.
+
+    Each lane (a shard at a time) has its own part of the worker's budget, so the
+    worker never has more sockets, or hosts in flight, than its share of the scan's.
+    """
     plan = ScanPlan.load(store, spec.scan_id)
-    options = shard_options(plan.options, spec.rate_share)
-    budget = Budget(max_sockets=options.max_sockets, rate=options.rate)
+    lanes = max(1, spec.lanes)
+    options = shard_options(plan.options, spec.rate_share / lanes)
     ran = 0
 
-    async def lane() -> None:
+    async def lane(budget: Budget) -> None:
         nonlocal ran
-        while (index := store.claim_next_shard(spec.scan_id, worker)) is not None:
-            await run_shard_async(store, spec.scan_id, index, worker=worker,
-                                  credentials=spec.credentials, logins=spec.logins,
-                                  rate_share=spec.rate_share, plan=plan, budget=budget,
-                                  on_checkpoint=on_checkpoint)
-            ran += 1
+        with sweep_session(budget):
+            while (index := store.claim_next_shard(spec.scan_id, worker)) is not None:
+                await run_shard_async(store, spec.scan_id, index, worker=worker,
+                                      credentials=spec.credentials, logins=spec.logins,
+                                      plan=plan, budget=budget, on_checkpoint=on_checkpoint)
+                ran += 1
 
-    with sweep_session(budget):
-        await asyncio.gather(*(lane() for _ in range(max(1, spec.lanes))))
+    await asyncio.gather(*(lane(Budget(max_sockets=options.max_sockets, rate=options.rate))
+                           for _ in range(lanes)))
     return ran
 
 
@@ -125,7 +130,7 @@ def run_local(store: Store, spec: WorkerSpec, workers: int,
     try:
         pool.start(workers)
         while True:
-            pool.wait(0.5)
+            pool.wait(1.0)
             error = pool.reap(store)
             if error is not None:
                 raise error

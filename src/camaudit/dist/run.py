@@ -91,7 +91,8 @@ async def run_shard_async(store: Store, scan_id: int, index: int, *, worker: str
     runner = ScanRunner(store, scan_id, plan.scope, shard_options(plan.options, rate_share),
                         plan.policies, credentials=credentials)
     runner.logins = logins
-    runner.save_cursor = lambda cursor: store.set_shard_cursor(scan_id, index, cursor)
+    runner.save_cursor = lambda cursor: store.set_shard_cursor(
+        scan_id, index, cursor, {"addresses": runner.stats.addresses})
     if on_checkpoint is not None:
         runner.progress = lambda _stats: on_checkpoint()
     stats = await runner.run(after=shard["cursor"], skip=skip, first=shard["first"],

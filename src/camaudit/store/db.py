@@ -251,17 +251,20 @@ class Store:
             if res.rowcount:
                 return int(index)
 
-    def set_shard_cursor(self, scan_id: int, index: int, cursor: str | None) -> bool:
-        """Save the shard's cursor; False if the shard is no longer running (cancelled,
-        or finished by another worker): its runner should stop."""
+    def set_shard_cursor(self, scan_id: int, index: int, cursor: str | None,
+                         stats: dict[str, Any] | None = None) -> bool:
+        """Save the shard's cursor (and, for progress, its run's stats so far); False if
+        the shard is no longer running (cancelled, or finished by another worker): its
+        runner should stop."""
         c = t.shards.c
+        values: dict[str, Any] = {"updated": utcnow()}
+        if cursor is not None:
+            values["cursor"] = cursor
+        if stats is not None:
+            values["stats"] = stats
         with self._tx(f"saving progress of shard {index}") as conn:
-            query = t.shards.update().where(c.scan_id == scan_id, c.index == index,
-                                            c.state == "running")
-            values: dict[str, Any] = {"updated": utcnow()}
-            if cursor is not None:
-                values["cursor"] = cursor
-            res = conn.execute(query.values(**values))
+            res = conn.execute(t.shards.update().where(
+                c.scan_id == scan_id, c.index == index, c.state == "running").values(**values))
         return bool(res.rowcount)
 
     def finish_shard(self, scan_id: int, index: int, stats: dict[str, Any]) -> bool:
@@ -311,7 +314,8 @@ class Store:
         """Where a scan stands: shards per state, addresses done, hosts, open ports, devices.
 
         `addresses` counts the finished shards' addresses exactly and, for the others,
-        the span up to their cursor (excluded holes included: a display figure).
+        what their runs reported so far or the span up to their cursor, whichever is
+        more (a display figure).
         """
         with self._tx("reading progress") as conn:
             status = conn.execute(sa.select(t.scans.c.status).where(
@@ -330,10 +334,8 @@ class Store:
         addresses = 0
         for state, first, cursor, stats in rows:
             states[state] += 1
-            if state == "done" and stats:
-                addresses += int(stats.get("addresses", 0))
-            elif cursor:
-                addresses += _span(first, cursor)
+            swept = int((stats or {}).get("addresses", 0))
+            addresses += swept if state == "done" else max(swept, _span(first, cursor or ""))
         return {"status": status, "shards": {s: states[s] for s in
                                              ("pending", "running", "done", "cancelled")},
                 "addresses": addresses, "hosts": int(hosts or 0),
