@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from camaudit.cliutil import DEFAULT_DB, DbOption, ScanIdArg, Verbosity, info, out, sanitize
 from camaudit.credentials import load as load_logins
 from camaudit.dist import sites as sites_file
+from camaudit.dist.local import default_workers
 from camaudit.errors import UsageError
 from camaudit.store import Store
 
@@ -31,10 +32,7 @@ SitesOption = Annotated[str, typer.Option(
 BrokerOption = Annotated[str, typer.Option(
     "--broker", help="Celery broker URL, Redis (env CAMAUDIT_BROKER).", show_default=True)]
 DEFAULT_SITES = os.environ.get("CAMAUDIT_SITES", "sites.yaml")
-
-
 DEFAULT_BROKER = os.environ.get("CAMAUDIT_BROKER", "redis://127.0.0.1:6379/0")
-
 STATES = ("pending", "running", "done", "cancelled")
 
 
@@ -77,7 +75,7 @@ def worker(
     broker: BrokerOption = DEFAULT_BROKER,
     concurrency: Annotated[int, typer.Option(
         help="Shards scanned at once, one process each (default: the number of cores); "
-             "the site's rate is shared among them.", min=1)] = os.cpu_count() or 1,
+             "the site's rate is shared among them.", min=1)] = default_workers(),
     credentials_file: Annotated[str | None, typer.Option(
         "--credentials", help="YAML file of device logins (mode 0600 checked) holding the "
         "entry the site names under 'sites:'. Read here, never stored or sent.")] = None,
@@ -87,10 +85,10 @@ def worker(
 ) -> None:
     """Run a site worker: scan the shards queued for one site, inside that site's scope.
 
-    A shard whose addresses lie outside the site's scope (or that belongs to another
-    site's audit) is refused and recorded, never scanned. Stop with Ctrl-C or SIGTERM:
-    the shards in hand are finished first; a worker killed outright loses nothing, its
-    shard is queued again after --visibility-timeout.
+    A shard of an audit whose scope is not inside the site's (or that belongs to another
+    site) is refused and recorded, never scanned. Stop with Ctrl-C or SIGTERM: the shards
+    in hand are finished first; a worker killed outright loses nothing, its shard is
+    queued again after --visibility-timeout.
     """
     chosen = sites_file.load(sites)[site]
     logins = chosen.logins(load_logins(credentials_file) if credentials_file else None)
