@@ -15,7 +15,6 @@ walks only the shard's address range and hands its cursor to the shard.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import time
 from collections import deque
@@ -121,8 +120,14 @@ def conclude_all(address: str, observations: list[Observation], ports: list[int]
 
 
 async def probe_host(net: Net, address: str, open_ports: list[int], *,
-                     thorough: bool, stats: Stats) -> list[Observation]:
-    """Run every probe that fits the open ports; a failing probe costs only itself."""
+                     thorough: bool, stats: Stats,
+                     timeout: float | None = None) -> list[Observation]:
+    """Run every probe that fits the open ports; a failing probe costs only itself.
+
+    At the host's deadline (`timeout`) the probes still running are cancelled and the
+    evidence of those that finished is kept: on a slow or overloaded network a host
+    then loses one late reply, not all it said.
+    """
     jobs = registry.plan(open_ports, thorough=thorough)
 
     async def one(run: Any, port: int) -> list[Observation]:
@@ -133,8 +138,14 @@ async def probe_host(net: Net, address: str, open_ports: list[int], *,
             stats.probe_errors += 1
             return []
 
-    results = await asyncio.gather(*(one(p.run, port) for p, port in jobs))
-    return [obs for batch in results for obs in batch]
+    tasks = [asyncio.ensure_future(one(p.run, port)) for p, port in jobs]
+    if not tasks:
+        return []
+    done, late = await asyncio.wait(tasks, timeout=timeout)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
+    return [obs for task in tasks if task in done for obs in task.result()]
 
 
 class ScanRunner:
@@ -175,10 +186,8 @@ class ScanRunner:
         if self.logins is not None:  # this host's own login, else the --user one
             login = self.logins.for_host(address, opts.site) or self.credentials
             net = dataclasses.replace(net, credentials=login)
-        with contextlib.suppress(TimeoutError):
-            observations = await asyncio.wait_for(
-                probe_host(net, address, open_ports, thorough=opts.thorough,
-                           stats=self.stats), opts.host_timeout)
+        observations = await probe_host(net, address, open_ports, thorough=opts.thorough,
+                                        stats=self.stats, timeout=opts.host_timeout)
         device, children = conclude_all(address, observations, open_ports, self.policies,
                                         opts.site)
         self._save(device, [o for o in observations if o.probe != "channel"], children)
