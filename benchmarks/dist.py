@@ -266,7 +266,8 @@ class Results:
         return self.median_rate(2) / self.median_rate(1)
 
 
-def zoo_runs(res: Results, work: Path, devices: int, reps: int) -> None:
+def zoo_runs(res: Results, work: Path, devices: int, reps: int, two_first: bool = False
+             ) -> None:
     """--workers 1 and 2, alternating, on the zoo's address range."""
     with run_in_subprocess(count=devices, seed=1, base=ZOO_NET, hostile=False,
                            timeout=300, lifetime=60.0) as zoo:
@@ -275,7 +276,7 @@ def zoo_runs(res: Results, work: Path, devices: int, reps: int) -> None:
         log(f"zoo: {len(zoo.devices)} devices on {target} in {zoo.startup_seconds:.0f}s")
         exports: dict[str, dict[str, str]] = {}
         for rep in range(reps):
-            for workers in ((1, 2) if rep % 2 == 0 else (2, 1)):
+            for workers in ((1, 2) if (rep % 2 == 0) != two_first else (2, 1)):
                 run = scan(work, f"w{workers}-{rep}", target, workers, zoo.proc.pid)
                 log(f"rep {rep + 1} --workers {workers}: {run.wall:.1f}s, "
                     f"{run.hosts_per_s:.0f} hosts/s, {run.cpu:.1f} CPU s, zoo "
@@ -384,6 +385,8 @@ def main() -> int:
                         help="zoo devices inside the /12 (0: skip the /12 run)")
     parser.add_argument("--write", action="store_true", help="append to RESULTS.md")
     parser.add_argument("--keep", help="keep the JSON exports in this directory")
+    parser.add_argument("--two-first", action="store_true",
+                        help="start with --workers 2 (then alternate)")
     parser.add_argument("--results", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args()
     os.environ.setdefault("CAMAUDIT_ZOO_TRAP", TRAP)
@@ -392,7 +395,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="camaudit-dist-") as tmp:
         work = Path(args.keep or tmp)
         work.mkdir(parents=True, exist_ok=True)
-        zoo_runs(res, work, args.devices, args.reps)
+        zoo_runs(res, work, args.devices, args.reps, args.two_first)
         if args.big_devices:
             big_run(res, work, args.big_devices)
     res.facts["load_after"] = machine.load()
