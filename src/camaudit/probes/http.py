@@ -198,10 +198,14 @@ def parse_http(raw: bytes, *, method: str = "GET") -> dict[str, FieldValue]:
 
 
 def looks_like_tls(exchange: httpclient.Exchange) -> bool:
-    """A plain-text request hit a TLS server (alert record, nginx 497 page, silent close)."""
+    """A plain-text request hit a TLS server (alert record, nginx 497 page, silent close).
+
+    A silent close may reach us as a reset instead, when our request arrived after it.
+    """
     raw = exchange.raw
     if not raw:
-        return exchange.error == "closed without a reply"
+        error = exchange.error or ""
+        return error == "closed without a reply" or error.startswith("connection broken")
     if raw[:1] == b"\x15" and raw[1:2] == b"\x03":
         return True
     return exchange.status == 400 and any(h in raw for h in _TLS_HINTS)
