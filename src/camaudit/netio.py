@@ -200,14 +200,15 @@ TLS_CONTEXT = _tls_context()
 
 
 class Connection:
-    """A bounded TCP (or TLS) stream to one in-scope device."""
+    """A bounded TCP (or TLS) stream to one in-scope device; holds a budget slot until closed."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                  net: Net) -> None:
         self.reader = reader
         self.writer = writer
         self.net = net
-        self.received = 0
+        self.received = 0  # bytes read so far, against net.max_bytes
+        self.closed = False
 
     def peer_certificate(self) -> bytes | None:
         obj = self.writer.get_extra_info("ssl_object")
@@ -272,10 +273,17 @@ class Connection:
         return bytes(buf)
 
     async def close(self) -> None:
-        self.writer.close()
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(0.5):
-                await self.writer.wait_closed()
+        """Close the socket, then give its budget slot back (once; later calls do nothing)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(0.5):
+                    await self.writer.wait_closed()
+        finally:
+            self.net.budget.release()
 
 
 def _gate(net: Net, address: str, why: str) -> None:
@@ -284,29 +292,41 @@ def _gate(net: Net, address: str, why: str) -> None:
         raise OutOfScope(f"{address} is outside the scan scope ({why})")
 
 
+async def connect(net: Net, address: str, port: int, *, tls: bool = False,
+                  server_hostname: str | None = None, why: str = "probe") -> Connection:
+    """Connect to address:port through the gate and the budget; the caller closes it.
+
+    For a connection that outlives one block (an HTTP client keeping it for its next
+    request); otherwise use :func:`open_tcp`.
+    """
+    _gate(net, address, why)
+    await net.budget.acquire()
+    try:
+        async with asyncio.timeout(net.connect_timeout):
+            reader, writer = await _connect(address, port, tls, server_hostname)
+    except BaseException as exc:
+        net.budget.release()
+        if isinstance(exc, TimeoutError):
+            raise TimedOut(f"connect to {address}:{port} timed out") from exc
+        if isinstance(exc, OSError):  # ssl.SSLError (a failed handshake) included
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                net.budget.emfile_events += 1
+            raise Refused(f"connect to {address}:{port}: {exc.strerror or exc}") from exc
+        raise
+    return Connection(reader, writer, net)
+
+
 @contextlib.asynccontextmanager
 async def open_tcp(net: Net, address: str, port: int, *, tls: bool = False,
                    server_hostname: str | None = None,
                    why: str = "probe") -> AsyncIterator[Connection]:
     """Connect to address:port through the gate and the budget; always closes."""
-    _gate(net, address, why)
-    async with net.budget.slot():
-        try:
-            async with asyncio.timeout(net.connect_timeout):
-                reader, writer = await _connect(address, port, tls, server_hostname)
-        except TimeoutError as exc:
-            raise TimedOut(f"connect to {address}:{port} timed out") from exc
-        except OSError as exc:
-            if exc.errno in (errno.EMFILE, errno.ENFILE):
-                net.budget.emfile_events += 1
-            raise Refused(f"connect to {address}:{port}: {exc.strerror or exc}") from exc
-        except ssl.SSLError as exc:
-            raise Refused(f"TLS handshake with {address}:{port} failed: {exc}") from exc
-        conn = Connection(reader, writer, net)
-        try:
-            yield conn
-        finally:
-            await conn.close()
+    conn = await connect(net, address, port, tls=tls, server_hostname=server_hostname,
+                         why=why)
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 async def _connect(address: str, port: int, tls: bool,

@@ -15,7 +15,7 @@ when Transfer-Encoding ends in ``chunked``, else Content-Length, else until the
 peer closes.
 
 Stable API: :func:`build_request`, :func:`host_header`, :func:`safe_target`,
-:func:`message_end`, :func:`parse_response`, :class:`Response`.
+:func:`message_end`, :func:`parse_response`, :func:`keeps_connection`, :class:`Response`.
 """
 
 from __future__ import annotations
@@ -97,8 +97,9 @@ def host_header(address: str, port: int, tls: bool) -> str:
 
 def build_request(method: str, target: str, host: str, *,
                   headers: Sequence[tuple[str, str]] = (), body: bytes = b"",
-                  protocol: str = "HTTP/1.1") -> bytes:
-    """Serialise one request with ``Connection: close``; extra `headers` follow the defaults.
+                  protocol: str = "HTTP/1.1", keep_alive: bool = False) -> bytes:
+    """Serialise one request with ``Connection: close`` (``keep-alive`` when asked: more
+    requests follow on this connection); extra `headers` follow the defaults.
 
     Header names must be tokens and values may not hold CR/LF/NUL: a value that
     came from a device cannot inject a header.
@@ -106,7 +107,8 @@ def build_request(method: str, target: str, host: str, *,
     if not _TOKEN_RE.fullmatch(method):
         raise ValueError(f"bad method {method!r}")
     lines = [f"{method} {safe_target(target)} {protocol}", f"Host: {host}",
-             f"User-Agent: {USER_AGENT}", "Accept: */*", "Connection: close"]
+             f"User-Agent: {USER_AGENT}", "Accept: */*",
+             f"Connection: {'keep-alive' if keep_alive else 'close'}"]
     for name, value in headers:
         if not _TOKEN_RE.fullmatch(name) or any(c in value for c in "\r\n\0"):
             raise ValueError(f"bad header {name!r}")
@@ -298,6 +300,21 @@ def message_end(data: bytes, *, method: str = "GET", protocol: bytes = b"HTTP") 
         return None
     _, end = _frame(data, head, method, protocol)
     return end
+
+
+def keeps_connection(response: Response) -> bool:
+    """Whether the server keeps the connection open after `response` (RFC 9112 9.3).
+
+    HTTP/1.1 persists unless it says ``Connection: close``; HTTP/1.0 only when it says
+    ``Connection: keep-alive``. (A body that ends when the peer closes is the caller's
+    to rule out: only a response framed by its length can be followed by another.)
+    """
+    tokens = {token.strip().lower() for value in response.header_all("Connection")
+              for token in value.split(",")}
+    if "close" in tokens:
+        return False
+    return response.protocol == "HTTP/1.1" or (response.protocol == "HTTP/1.0"
+                                               and "keep-alive" in tokens)
 
 
 def parse_response(data: bytes, *, method: str = "GET", eof: bool = True,
