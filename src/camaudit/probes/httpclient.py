@@ -74,10 +74,16 @@ class Exchange:
         return self.response.status if self.response is not None else None
 
 
+#: What :func:`_read` returns: the bytes, why reading stopped early (None: the peer
+#: closed, or the response is whole), and the response with its end offset once its
+#: framing says it is whole.
+Reply = tuple[bytes, str | None, tuple[httpwire.Response, int] | None]
+
+
 async def _read(conn: Connection, *, method: str, cap: int, deadline: float,
-                first_byte: float | None = None) -> tuple[bytes, str | None, int | None]:
-    """Read one response: (bytes, why reading stopped early or None, where its framing
-    says it ends or None). With `first_byte`, give up if nothing came by then."""
+                first_byte: float | None = None) -> Reply:
+    """Read one response (see :data:`Reply`); with `first_byte`, give up if nothing came
+    by then."""
     end = time.monotonic() + deadline
     first_end = end if first_byte is None else min(end, time.monotonic() + first_byte)
     buf = bytearray()
@@ -98,16 +104,20 @@ async def _read(conn: Connection, *, method: str, cap: int, deadline: float,
         if not chunk:
             return bytes(buf), None, None  # peer closed
         buf += chunk
+        data = bytes(buf)
         try:
-            framed = httpwire.message_end(bytes(buf), method=method)
+            whole = httpwire.complete_response(data, method=method)
         except ParseError:
-            return bytes(buf), None, None  # not HTTP: stop reading, the parser will say why
-        if framed is not None:
-            return bytes(buf), None, framed
+            return data, None, None  # not HTTP: stop reading, the parser will say why
+        if whole is not None:
+            return data, None, whole
 
 
-def _interpret(raw: bytes, stop: str | None, method: str) -> tuple[httpwire.Response | None,
-                                                                     str | None]:
+def _interpret(raw: bytes, stop: str | None, method: str,
+               whole: httpwire.Response | None = None) -> tuple[httpwire.Response | None,
+                                                                str | None]:
+    if whole is not None:
+        return whole, None
     if not raw:
         return None, stop or "closed without a reply"
     try:
@@ -182,32 +192,32 @@ class Client:
         if kept is not None:
             started = time.monotonic()
             try:
-                raw, stop, end = await _ask(kept, data, method=method, cap=cap,
-                                            deadline=deadline,
-                                            first_byte=KEPT_WAIT * self.net.read_timeout)
+                reply = await _ask(kept, data, method=method, cap=cap, deadline=deadline,
+                                   first_byte=KEPT_WAIT * self.net.read_timeout)
             except NetError:
-                raw, stop, end = b"", None, None
-            if raw:
-                return await self._finish(kept, raw, stop, end, method, target, authenticated)
+                reply = (b"", None, None)
+            if reply[0]:
+                return await self._finish(kept, reply, method, target, authenticated)
             # Dropped, or left unanswered: one connection per request from now on.
             await kept.close()
             self.keep_alive = False
             deadline = max(0.05, deadline - (time.monotonic() - started))
         conn = await connect(self.net, self.address, self.port, tls=self.tls, why=self.why)
         try:
-            raw, stop, end = await _ask(conn, data, method=method, cap=cap, deadline=deadline)
+            reply = await _ask(conn, data, method=method, cap=cap, deadline=deadline)
         except BaseException:
             await conn.close()
             raise
-        return await self._finish(conn, raw, stop, end, method, target, authenticated)
+        return await self._finish(conn, reply, method, target, authenticated)
 
-    async def _finish(self, conn: Connection, raw: bytes, stop: str | None, end: int | None,
-                      method: str, target: str, authenticated: bool) -> Exchange:
+    async def _finish(self, conn: Connection, reply: Reply, method: str, target: str,
+                      authenticated: bool) -> Exchange:
         """The exchange; the connection is kept if the reply leaves it open, else closed."""
-        response, error = _interpret(raw, stop, method)
+        raw, stop, whole = reply
+        response, error = _interpret(raw, stop, method, whole[0] if whole else None)
         cert = conn.peer_certificate() if self.tls else None
-        if (self.keep_alive and error is None and response is not None and end == len(raw)
-                and httpwire.keeps_connection(response) and not conn.reader.at_eof()):
+        if (self.keep_alive and whole is not None and whole[1] == len(raw)
+                and httpwire.keeps_connection(whole[0]) and not conn.reader.at_eof()):
             self._kept = conn
         else:
             await conn.close()
@@ -216,7 +226,7 @@ class Client:
 
 
 async def _ask(conn: Connection, data: bytes, *, method: str, cap: int, deadline: float,
-               first_byte: float | None = None) -> tuple[bytes, str | None, int | None]:
+               first_byte: float | None = None) -> Reply:
     """Send one request and read its response (see :func:`_read`)."""
     conn.received = 0  # the byte cap is per response, as on a connection of its own
     await conn.send(data)

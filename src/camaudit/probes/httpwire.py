@@ -15,7 +15,8 @@ when Transfer-Encoding ends in ``chunked``, else Content-Length, else until the
 peer closes.
 
 Stable API: :func:`build_request`, :func:`host_header`, :func:`safe_target`,
-:func:`message_end`, :func:`parse_response`, :func:`keeps_connection`, :class:`Response`.
+:func:`message_end`, :func:`complete_response`, :func:`parse_response`,
+:func:`keeps_connection`, :class:`Response`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TARGET_SAFE = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
     "-._~!$&'()*+,;=:@/?%[]")
+_SAFE_TARGET_RE = re.compile("[" + re.escape("".join(sorted(_TARGET_SAFE))) + "]*")
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ def safe_target(target: str) -> str:
     non-ASCII character in them must never reach the wire as-is.
     """
     target = target.split("#", 1)[0] or "/"
+    if _SAFE_TARGET_RE.fullmatch(target):  # the usual case: nothing to encode
+        return target if target.startswith("/") else "/" + target
     out = []
     for ch in target:
         if ch in _TARGET_SAFE:
@@ -144,7 +148,15 @@ class _Head:
 
 
 def _clean(raw: bytes) -> str:
-    return raw.decode("latin-1").replace("\0", "").strip()
+    return _tidy(raw.decode("latin-1"))
+
+
+def _tidy(text: str) -> str:
+    return text.replace("\0", "").strip()
+
+
+#: What bytes.strip() strips (str.strip() also strips \x1c-\x1f, \x85 and \xa0).
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
 
 
 def _parse_head(data: bytes, start: int, protocol: bytes, *, final: bool) -> _Head | None:
@@ -182,18 +194,19 @@ def _parse_head(data: bytes, start: int, protocol: bytes, *, final: bool) -> _He
         if head_end - start > MAX_HEAD:
             raise ParseError("header section too long", start)
     headers: list[tuple[str, str]] = []
-    for raw_line in data[line_end + 1:head_end].split(b"\n"):
-        line = raw_line.rstrip(b"\r")
+    # latin-1 maps each byte to one character: the text splits as the bytes would
+    for line in data[line_end + 1:head_end].decode("latin-1").split("\n"):
+        line = line.rstrip("\r")
         if not line:
             continue
-        if line[:1] in (b" ", b"\t") and headers:  # obsolete line folding (RFC 9112 5.2)
+        if line[:1] in (" ", "\t") and headers:  # obsolete line folding (RFC 9112 5.2)
             name, value = headers[-1]
-            headers[-1] = (name, f"{value} {_clean(line)}")
+            headers[-1] = (name, f"{value} {_tidy(line)}")
             continue
-        raw_name, sep, raw_value = line.partition(b":")
-        if not sep or not raw_name.strip() or len(headers) >= MAX_HEADERS:
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip(_ASCII_SPACE) or len(headers) >= MAX_HEADERS:
             continue
-        headers.append((_clean(raw_name), _clean(raw_value)))
+        headers.append((_tidy(name), _tidy(value)))
     version = f"{protocol.decode()}/{match.group(2).decode()}.{match.group(3).decode()}"
     return _Head(version, int(match.group(4)), _clean(match.group(5) or b""),
                  headers, body_start)
@@ -289,17 +302,33 @@ def _final_head(data: bytes, method: str, protocol: bytes,
     raise ParseError("too many interim responses", start)
 
 
+def complete_response(data: bytes, *, method: str = "GET",
+                      protocol: bytes = b"HTTP") -> tuple[Response, int] | None:
+    """The response in `data` and the offset just past it once its framing says it is
+    whole, else None (more is needed); see :func:`message_end`.
+
+    What :func:`parse_response` would give for the same bytes: a transport that keeps
+    it parses the head once, not once more when the reply is in.
+    """
+    head = _final_head(data, method, protocol, final=False)
+    if head is None:
+        return None
+    body, end = _frame(data, head, method, protocol)
+    if end is None:
+        return None
+    return Response(protocol=head.protocol, status=head.status, reason=head.reason,
+                    headers=tuple(head.headers), body=body, complete=True,
+                    head_size=head.body_start), end
+
+
 def message_end(data: bytes, *, method: str = "GET", protocol: bytes = b"HTTP") -> int | None:
     """Offset just past a complete response in `data`, or None if more is needed.
 
     A close-delimited body (no length, not chunked) is never complete here: the
     transport reads until the peer closes or a bound is hit.
     """
-    head = _final_head(data, method, protocol, final=False)
-    if head is None:
-        return None
-    _, end = _frame(data, head, method, protocol)
-    return end
+    found = complete_response(data, method=method, protocol=protocol)
+    return found[1] if found is not None else None
 
 
 def keeps_connection(response: Response) -> bool:
