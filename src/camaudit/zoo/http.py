@@ -27,17 +27,15 @@ configuration table that only some of its members hold.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from camaudit.errors import ParseError
 from camaudit.zoo import auth, onvif
 from camaudit.zoo.render import ZOO_PASSWORD, ZOO_USER, Device, as_bytes, fill
-from camaudit.zoo.wire import Head, Limits, parse_head, read_body, read_head
+from camaudit.zoo.wire import Answer, Head
 
 _DEFAULT_404 = {"status_line": "HTTP/1.1 404 Not Found", "headers": ["Content-Type: text/html"],
                 "body": "<html><body>404 Not Found</body></html>"}
@@ -198,27 +196,18 @@ def stays_open(reply: bytes, request: Head, setting: bool | None = None) -> bool
     return version == "HTTP/1.1" or "keep-alive" in said
 
 
-async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, device: Device,
-                 service: Mapping[str, Any], limits: Limits) -> None:
-    """Serve requests on one connection until the client or the persona closes it."""
+#: The reply to a request head that does not parse.
+BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+
+
+def answerer(device: Device, service: Mapping[str, Any]) -> Answer:
+    """The service's answer to each request on a connection (see wire.RequestServer)."""
     setting = service.get("keep_alive")
     keep = None if setting is None else bool(setting)
-    while True:
-        raw = await read_head(reader, limits)
-        if raw is None:
-            return
-        try:
-            head = parse_head(raw)
-        except ParseError:
-            writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-            await writer.drain()
-            return
-        body = await read_body(reader, head, limits)
+
+    def answer(head: Head, body: bytes) -> tuple[bytes, bool]:
         reply = respond(service, device, head.method, head.target,
                         head.header("Authorization"), body)
-        if not reply:  # the persona's reply here is not published: close instead
-            return
-        writer.write(reply)
-        await writer.drain()
-        if not stays_open(reply, head, keep):
-            return
+        return reply, bool(reply) and stays_open(reply, head, keep)
+
+    return answer
