@@ -220,6 +220,9 @@ class Connection:
     async def send(self, data: bytes) -> None:
         try:
             self.writer.write(data)
+            if not self.writer.transport.get_write_buffer_size():
+                await self.writer.drain()  # all sent already: returns at once, no timer needed
+                return
             async with asyncio.timeout(self.net.read_timeout):
                 await self.writer.drain()
         except TimeoutError as exc:
