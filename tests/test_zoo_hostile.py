@@ -90,12 +90,12 @@ def test_xml_bomb_and_external_entities(zoo: ZooProcess) -> None:
     a = addr(zoo, "hostile-xml-bomb")
     body = b"<s:Envelope><s:Body><GetDeviceInformation/></s:Body></s:Envelope>"
     with socket.create_connection((a, 80), timeout=3) as s:
-        s.sendall(b"POST /onvif/device_service HTTP/1.1\r\nContent-Length: "
+        s.sendall(b"POST /onvif/device_service HTTP/1.1\r\nConnection: close\r\nContent-Length: "
                   + str(len(body)).encode() + b"\r\n\r\n" + body)
         reply = s.makefile("rb").read()
     assert b"<!ENTITY lol9" in reply and b"&lol9;" in reply
     with socket.create_connection((a, 80), timeout=3) as s:
-        s.sendall(b"GET /description.xml HTTP/1.1\r\n\r\n")
+        s.sendall(b"GET /description.xml HTTP/1.1\r\nConnection: close\r\n\r\n")
         xxe = s.makefile("rb").read()
     trap = zoo.manifest["out_of_scope"]["address"]
     assert b'SYSTEM "file:///etc/passwd"' in xxe and trap.encode() in xxe
@@ -105,7 +105,7 @@ def test_out_of_scope_redirect_xaddr_and_location(zoo: ZooProcess) -> None:
     a = addr(zoo, "hostile-out-of-scope")
     trap = zoo.manifest["out_of_scope"]["address"]
     with socket.create_connection((a, 80), timeout=3) as s:
-        s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        s.sendall(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
         reply = s.makefile("rb").read()
     assert reply.startswith(b"HTTP/1.1 302")
     assert f"Location: http://{trap}/".encode() in reply
@@ -124,7 +124,7 @@ def test_out_of_scope_redirect_xaddr_and_location(zoo: ZooProcess) -> None:
 
 def test_title_with_script_and_terminal_escapes(zoo: ZooProcess) -> None:
     with socket.create_connection((addr(zoo, "hostile-escapes"), 80), timeout=3) as s:
-        s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        s.sendall(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
         reply = s.makefile("rb").read()
     assert b"<title><script>" in reply and b"\x1b]8;;" in reply and b"\x1b[2J" in reply
     assert b"Server: \x1b[31m" in reply
@@ -136,7 +136,7 @@ def test_a_hostile_connection_does_not_block_others(zoo: ZooProcess) -> None:
     try:
         good = zoo.by_persona("nginx-default")[0]["address"]
         with socket.create_connection((good, 80), timeout=3) as s:
-            s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+            s.sendall(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
             assert s.makefile("rb").read().startswith(b"HTTP/1.1 200")
     finally:
         for h in holders:

@@ -14,11 +14,18 @@ import pytest
 from cryptography import x509
 
 from camaudit.zoo import ZooProcess, dvrip, xmeye
+from camaudit.zoo.http import stays_open
 from camaudit.zoo.personas import load_all
 from camaudit.zoo.render import ZOO_PASSWORD, ZOO_USER
+from camaudit.zoo.wire import parse_head
 
 PERSONAS = load_all()
 SERVING = sorted(p for p, v in PERSONAS.items() if not v.hostile)
+
+
+#: Every request here reads its reply to the end: it asks the device to close after it
+#: (an HTTP/1.1 device otherwise keeps the connection open for the next request).
+CLOSE = "Connection: close\r\n"
 
 
 def exchange(address: str, port: int, data: bytes = b"", *, tls: bool = False,
@@ -77,8 +84,8 @@ def test_tcp_services_answer_as_their_data_says(zoo: ZooProcess, persona_id: str
             routes = [r for r in svc.get("routes") or () if r.get("method", "GET") in ("GET", "*")]
             for route in routes:
                 reply = exchange(dev["address"], port,
-                                 f"GET {route['path']} HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
-                                 tls=proto == "https")
+                                 f"GET {route['path']} HTTP/1.1\r\nHost: x\r\n{CLOSE}\r\n"
+                                 .encode(), tls=proto == "https")
                 status = reply.split(b"\r\n", 1)[0].decode()
                 want = expected_status(route, persona=persona)
                 if want == "absent":
@@ -88,11 +95,13 @@ def test_tcp_services_answer_as_their_data_says(zoo: ZooProcess, persona_id: str
             for header in svc.get("server_headers") or ():
                 name = header.split(":", 1)[0]
                 if "{{" not in header:
-                    probe = exchange(dev["address"], port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                    probe = exchange(dev["address"], port,
+                                     f"GET / HTTP/1.1\r\nHost: x\r\n{CLOSE}\r\n".encode(),
                                      tls=proto == "https")
                     assert header.encode() in probe or name == "Date", (persona_id, header)
             if not routes:  # a 404 as the device sends it, or silence where none is published
-                reply = exchange(dev["address"], port, b"GET /zoo-missing HTTP/1.1\r\n\r\n",
+                reply = exchange(dev["address"], port,
+                                 f"GET /zoo-missing HTTP/1.1\r\n{CLOSE}\r\n".encode(),
                                  tls=proto == "https")
                 if (svc.get("not_found") or {}).get("close"):
                     assert reply == b"", (persona_id, reply)
@@ -162,11 +171,12 @@ def check_dvrip(dev: Mapping[str, Any], port: int, svc: Mapping[str, Any]) -> No
 
 def test_isapi_device_info_needs_the_login_then_names_the_real_model(zoo: ZooProcess) -> None:
     dev = device_of(zoo, "hikvision-ipc-v5714")
-    denied = exchange(dev["address"], 80, b"GET /ISAPI/System/deviceInfo HTTP/1.1\r\n\r\n")
+    denied = exchange(dev["address"], 80,
+                      f"GET /ISAPI/System/deviceInfo HTTP/1.1\r\n{CLOSE}\r\n".encode())
     assert denied.startswith(b"HTTP/1.1 401") and b'Digest realm="Hikvision"' in denied
     import base64
     token = base64.b64encode(f"{ZOO_USER}:{ZOO_PASSWORD}".encode()).decode()
-    ok = exchange(dev["address"], 80, f"GET /ISAPI/System/deviceInfo HTTP/1.1\r\n"
+    ok = exchange(dev["address"], 80, f"GET /ISAPI/System/deviceInfo HTTP/1.1\r\n{CLOSE}"
                   f"Authorization: Basic {token}\r\n\r\n".encode())
     assert ok.startswith(b"HTTP/1.1 200") or ok.startswith(b"HTTP/1.0 200")
     assert b"<model>DS-2CD2386G2-IU</model>" in ok
@@ -196,6 +206,7 @@ def test_onvif_pre_auth_time_then_refusal_without_login(zoo: ZooProcess) -> None
                 f'<tds:{op} xmlns:tds="http://www.onvif.org/ver10/device/wsdl"/></s:Body>'
                 f'</s:Envelope>').encode()
         return exchange(dev["address"], 80, b"POST /onvif/device_service HTTP/1.1\r\n"
+                        b"Connection: close\r\n"
                         b"Content-Type: application/soap+xml\r\nContent-Length: "
                         + str(len(body)).encode() + b"\r\n\r\n" + body)
     assert b"GetSystemDateAndTimeResponse" in soap("GetSystemDateAndTime")
@@ -272,3 +283,50 @@ def test_unpublished_rtsp_reply_closes_the_connection_instead(zoo: ZooProcess) -
         assert first.startswith(b"RTSP/1.0 200 OK\r\nServer: HIP2.21.2.30.5\r\n")
         s.sendall(b"DESCRIBE rtsp://x/ RTSP/1.0\r\nCSeq: 2\r\n\r\n")
         assert s.recv(4096) == b""
+
+
+def _replies(address: str, port: int, requests: list[bytes]) -> list[bytes]:
+    """Send `requests` one after the other on one connection; each reply as read (b'' once
+    the device closed)."""
+    out = []
+    with socket.create_connection((address, port), timeout=3) as s:
+        for request in requests:
+            try:
+                s.sendall(request)
+                out.append(s.recv(65536))
+            except ConnectionError:
+                out.append(b"")
+    return out
+
+
+def test_http_11_reply_keeps_the_connection_for_the_next_request(zoo: ZooProcess) -> None:
+    """As RFC 9112 9.3 has it: no 'Connection: close' in an HTTP/1.1 reply framed by its
+    length, and the device answers the next request on the same connection."""
+    dev = device_of(zoo, "axis-m3024")
+    asks = [f"GET /zoo-{n} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for n in range(3)]
+    replies = _replies(dev["address"], 80, asks)
+    assert all(r.startswith(b"HTTP/1.1 404") for r in replies), replies
+
+
+def test_reply_that_says_close_ends_the_connection(zoo: ZooProcess) -> None:
+    dev = device_of(zoo, "hikvision-ipc-v5714")  # App-webs: "Connection: close", as recorded
+    first, second = _replies(dev["address"], 80, [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"] * 2)
+    assert b"Connection: close" in first and second == b""
+
+
+@pytest.mark.parametrize(("reply", "request_head", "kept"), [
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", b"GET / HTTP/1.1", True),
+    (b"HTTP/1.1 200 OK\r\nCONNECTION: close\r\nContent-Length: 2\r\n\r\nok", b"GET / HTTP/1.1",
+     False),
+    (b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", b"GET / HTTP/1.1", False),
+    (b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok",
+     b"GET / HTTP/1.1", True),
+    (b"HTTP/1.1 200 OK\r\n\r\nuntil the close", b"GET / HTTP/1.1", False),
+    (b"HTTP/1.1 204 No Content\r\n\r\n", b"GET / HTTP/1.1", True),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", b"GET / HTTP/1.1\r\nConnection: close",
+     False),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", b"GET / HTTP/1.0", False),
+])
+def test_stays_open_follows_the_reply_and_the_request(reply: bytes, request_head: bytes,
+                                                       kept: bool) -> None:
+    assert stays_open(reply, parse_head(request_head + b"\r\n\r\n")) is kept

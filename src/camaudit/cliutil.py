@@ -8,6 +8,7 @@ friends mean the same thing everywhere.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 from collections.abc import Coroutine
@@ -56,8 +57,26 @@ def info(message: str) -> None:
         err.print(message, markup=False)
 
 
+#: Allocations between two collections of the youngest generation (Python's default: 700).
+#: A scan allocates futures, handles and replies by the million, and many live for a
+#: request or a host: collecting every 700 allocations promoted them to the older
+#: generations, whose collections then took a tenth of the scan's CPU. Cycles are
+#: still collected, a little later.
+GC_YOUNG_THRESHOLD = 50_000
+
+
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine on uvloop where available (faster sockets), else asyncio."""
+    """Run a coroutine on uvloop where available (faster sockets), else asyncio; the
+    cyclic garbage collector runs less often meanwhile (:data:`GC_YOUNG_THRESHOLD`)."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *thresholds[1:])
+    try:
+        return _run(coro)
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
     if not os.environ.get("CAMAUDIT_NO_UVLOOP"):
         try:
             import uvloop

@@ -200,14 +200,15 @@ TLS_CONTEXT = _tls_context()
 
 
 class Connection:
-    """A bounded TCP (or TLS) stream to one in-scope device."""
+    """A bounded TCP (or TLS) stream to one in-scope device; holds a budget slot until closed."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                  net: Net) -> None:
         self.reader = reader
         self.writer = writer
         self.net = net
-        self.received = 0
+        self.received = 0  # bytes read so far, against net.max_bytes
+        self.closed = False
 
     def peer_certificate(self) -> bytes | None:
         obj = self.writer.get_extra_info("ssl_object")
@@ -219,7 +220,11 @@ class Connection:
     async def send(self, data: bytes) -> None:
         try:
             self.writer.write(data)
-            await asyncio.wait_for(self.writer.drain(), self.net.read_timeout)
+            if not self.writer.transport.get_write_buffer_size():
+                await self.writer.drain()  # all sent already: returns at once, no timer needed
+                return
+            async with asyncio.timeout(self.net.read_timeout):
+                await self.writer.drain()
         except TimeoutError as exc:
             raise TimedOut("send timed out") from exc
         except (OSError, ssl.SSLError) as exc:
@@ -232,8 +237,8 @@ class Connection:
             raise TooMuch(f"peer sent more than {self.net.max_bytes} bytes")
         want = min(limit or 65_536, left)
         try:
-            data = await asyncio.wait_for(self.reader.read(want),
-                                          timeout or self.net.read_timeout)
+            async with asyncio.timeout(timeout or self.net.read_timeout):
+                data = await self.reader.read(want)
         except TimeoutError as exc:
             raise TimedOut("read timed out") from exc
         except (OSError, ssl.SSLError, EOFError) as exc:
@@ -271,9 +276,17 @@ class Connection:
         return bytes(buf)
 
     async def close(self) -> None:
-        self.writer.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.writer.wait_closed(), 0.5)
+        """Close the socket, then give its budget slot back (once; later calls do nothing)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(0.5):
+                    await self.writer.wait_closed()
+        finally:
+            self.net.budget.release()
 
 
 def _gate(net: Net, address: str, why: str) -> None:
@@ -282,29 +295,41 @@ def _gate(net: Net, address: str, why: str) -> None:
         raise OutOfScope(f"{address} is outside the scan scope ({why})")
 
 
+async def connect(net: Net, address: str, port: int, *, tls: bool = False,
+                  server_hostname: str | None = None, why: str = "probe") -> Connection:
+    """Connect to address:port through the gate and the budget; the caller closes it.
+
+    For a connection that outlives one block (an HTTP client keeping it for its next
+    request); otherwise use :func:`open_tcp`.
+    """
+    _gate(net, address, why)
+    await net.budget.acquire()
+    try:
+        async with asyncio.timeout(net.connect_timeout):
+            reader, writer = await _connect(address, port, tls, server_hostname)
+    except BaseException as exc:
+        net.budget.release()
+        if isinstance(exc, TimeoutError):
+            raise TimedOut(f"connect to {address}:{port} timed out") from exc
+        if isinstance(exc, OSError):  # ssl.SSLError (a failed handshake) included
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                net.budget.emfile_events += 1
+            raise Refused(f"connect to {address}:{port}: {exc.strerror or exc}") from exc
+        raise
+    return Connection(reader, writer, net)
+
+
 @contextlib.asynccontextmanager
 async def open_tcp(net: Net, address: str, port: int, *, tls: bool = False,
                    server_hostname: str | None = None,
                    why: str = "probe") -> AsyncIterator[Connection]:
     """Connect to address:port through the gate and the budget; always closes."""
-    _gate(net, address, why)
-    async with net.budget.slot():
-        try:
-            reader, writer = await asyncio.wait_for(
-                _connect(address, port, tls, server_hostname), net.connect_timeout)
-        except TimeoutError as exc:
-            raise TimedOut(f"connect to {address}:{port} timed out") from exc
-        except OSError as exc:
-            if exc.errno in (errno.EMFILE, errno.ENFILE):
-                net.budget.emfile_events += 1
-            raise Refused(f"connect to {address}:{port}: {exc.strerror or exc}") from exc
-        except ssl.SSLError as exc:
-            raise Refused(f"TLS handshake with {address}:{port} failed: {exc}") from exc
-        conn = Connection(reader, writer, net)
-        try:
-            yield conn
-        finally:
-            await conn.close()
+    conn = await connect(net, address, port, tls=tls, server_hostname=server_hostname,
+                         why=why)
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 async def _connect(address: str, port: int, tls: bool,
@@ -562,6 +587,36 @@ async def _new_socket_after(exc: OSError, budget: Budget, family: int) -> socket
     return None
 
 
+class _Replies(asyncio.DatagramProtocol):
+    """Collects the replies of one :func:`udp_exchange`; `done` resolves when it may stop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, address: str, max_replies: int,
+                 linger: float | None, max_bytes: int) -> None:
+        self.loop = loop
+        self.address = address
+        self.max_replies = max_replies
+        self.linger = linger
+        self.max_bytes = max_bytes
+        self.replies: list[bytes] = []
+        self.done: asyncio.Future[None] = loop.create_future()
+
+    def end(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        replies = self.replies
+        if addr[0] == self.address and len(replies) < self.max_replies:
+            replies.append(data[: self.max_bytes])
+            if len(replies) >= self.max_replies:
+                self.end()
+            elif self.linger is not None and len(replies) == 1:
+                self.loop.call_later(self.linger, self.end)
+
+    def error_received(self, exc: Exception) -> None:
+        self.end()
+
+
 async def udp_exchange(net: Net, address: str, port: int, payload: bytes, *,
                        timeout: float | None = None, max_replies: int = 4,
                        linger: float | None = None, why: str = "probe") -> list[bytes]:
@@ -573,35 +628,18 @@ async def udp_exchange(net: Net, address: str, port: int, payload: bytes, *,
     """
     _gate(net, address, why)
     loop = asyncio.get_running_loop()
-    replies: list[bytes] = []
-    done = loop.create_future()
-
-    def end() -> None:
-        if not done.done():
-            done.set_result(None)
-
-    class _Proto(asyncio.DatagramProtocol):
-        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-            if addr[0] == address and len(replies) < max_replies:
-                replies.append(data[: net.max_bytes])
-                if len(replies) >= max_replies:
-                    end()
-                elif linger is not None and len(replies) == 1:
-                    loop.call_later(linger, end)
-
-        def error_received(self, exc: Exception) -> None:
-            end()
-
     async with net.budget.slot():
         try:
-            transport, _ = await loop.create_datagram_endpoint(
-                _Proto, remote_addr=(address, port))
+            transport, proto = await loop.create_datagram_endpoint(
+                lambda: _Replies(loop, address, max_replies, linger, net.max_bytes),
+                remote_addr=(address, port))
         except OSError as exc:
             raise Refused(f"udp to {address}:{port}: {exc}") from exc
         try:
             transport.sendto(payload)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(done), timeout or net.read_timeout)
+                async with asyncio.timeout(timeout or net.read_timeout):
+                    await proto.done
         finally:
             transport.close()
-    return replies
+    return proto.replies

@@ -118,21 +118,27 @@ def flood(block: bytes = b"A" * 65536) -> Handler:
     return handler
 
 
-def http_handler(route: Callable[[bytes], bytes], seen: Seen | None = None) -> Handler:
-    """One HTTP request per connection: read head + Content-Length body, answer route(request)."""
+def http_handler(route: Callable[[bytes], bytes], seen: Seen | None = None,
+                 keep_alive: bool = False) -> Handler:
+    """Read head + Content-Length body, answer route(request): one request per connection,
+    or with `keep_alive` every request on it until the client asks to close or goes."""
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":", 1)[1])
-        body = await reader.readexactly(length) if length else b""
         if seen is not None:
             seen.connections += 1
-            seen.requests.append(head + body)
-        writer.write(route(head + body))
-        await writer.drain()
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            body = await reader.readexactly(length) if length else b""
+            if seen is not None:
+                seen.requests.append(head + body)
+            writer.write(route(head + body))
+            await writer.drain()
+            if not keep_alive or b"\r\nConnection: close\r\n" in head:
+                return
 
     return handler
 

@@ -64,9 +64,9 @@ def routes(table: dict[str, bytes]) -> Callable[[bytes], bytes]:
 
 
 def run_against(route: Callable[[bytes], bytes], net: Net | None = None,
-                seen: Seen | None = None) -> list[Observation]:
+                seen: Seen | None = None, keep_alive: bool = False) -> list[Observation]:
     async def scenario() -> list[Observation]:
-        async with tcp_server(http_handler(route, seen)) as port:
+        async with tcp_server(http_handler(route, seen, keep_alive)) as port:
             return await http.run(net or make_net(), HOST, port)
 
     return asyncio.run(scenario())
@@ -112,6 +112,31 @@ def test_root_page_icon_link_and_open_isapi() -> None:
                      "/cgi-bin/magicBox.cgi?action=getSystemInfo", "/RPC2_Login",
                      "/axis-cgi/param.cgi?action=list&group=root.Brand",
                      "/LAPI/V1.0/System/DeviceInfo"]
+
+
+def test_a_device_that_keeps_the_connection_answers_everything_on_one() -> None:
+    """Same requests, same observations; one connection instead of one per request."""
+    table = routes({
+        "/": respond("200 OK", PAGE, ("Content-Type: text/html; charset=utf-8",)),
+        "/img/site.ico": respond("200 OK", ICON, ("Content-Type: image/x-icon",)),
+        "/ISAPI/System/deviceInfo": respond("200 OK", NVR_XML,
+                                            ("Content-Type: application/xml",)),
+    })
+    closing, keeping = Seen(), Seen()
+    each = run_against(table, seen=closing)
+    kept = run_against(table, seen=keeping, keep_alive=True)
+    assert [(o.probe, o.fields, o.raw) for o in kept] == [(o.probe, o.fields, o.raw)
+                                                          for o in each]
+    assert [path_of(r) for r in keeping.requests] == [path_of(r) for r in closing.requests]
+    assert closing.connections == len(closing.requests) == 7 and keeping.connections == 1
+    assert all(b"\r\nConnection: keep-alive\r\n" in r for r in keeping.requests)
+
+
+def test_a_reply_that_says_close_is_not_followed_on_its_connection() -> None:
+    seen = Seen()
+    close = respond("404 Not Found", b"not found", ("Connection: close",))
+    observations = run_against(lambda _request: close, seen=seen, keep_alive=True)
+    assert seen.connections == len(seen.requests) == len(paths(observations)) == 7
 
 
 def test_dahua_cgi_and_rpc2_challenge() -> None:

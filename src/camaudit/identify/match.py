@@ -19,12 +19,17 @@ from typing import Any
 from urllib.parse import unquote
 
 from camaudit.identify.normalise import normalise
-from camaudit.identify.rules import RAW_FIELD, RAW_TEXT_CAP, Rule, RuleSet, fold
+from camaudit.identify.rules import RAW_FIELD, RAW_TEXT_CAP, Bucket, Rule, RuleSet, fold
 from camaudit.model import Observation
 from camaudit.probes.banner import strip_telnet
 
 #: Longest field value a rule looks at (bodies are 4 KiB by contract; headroom).
 VALUE_CAP = 8 * 1024
+#: Values (of one field, together) up to this many characters are remembered with the
+#: rules they match (:func:`_regex_hits`), in a memo of at most MEMO_MAX entries that is
+#: emptied when full: a few MB at most.
+MEMO_VALUE_CAP = 1024
+MEMO_MAX = 4096
 _TEMPLATE = re.compile(r"\{(\w+|f:\w+)(\|uri)?\}")
 
 
@@ -206,6 +211,34 @@ def match_fields(rule: Rule, fields: dict[str, Any], raw: bytes = b"") -> tuple[
     return _match(rule, _View(fields, raw))
 
 
+def _regex_hits(ruleset: RuleSet, key: tuple[str, str], bucket: Bucket, values: list[str],
+                view: _View) -> tuple[Rule, ...]:
+    """The one-field rules of `bucket` whose regex finds something in `values`, in index
+    order: those without a literal, and those whose literal is in a value.
+
+    It depends on the values alone, and in an estate they repeat (every camera of a
+    model sends the same title, Server header and realm): short values are remembered
+    in the rule set's memo (:attr:`RuleSet.memo`), so a repeat costs one lookup.
+    """
+    if not values:
+        return ()
+    remember = sum(map(len, values)) <= MEMO_VALUE_CAP
+    memo_key = (key, tuple(values))
+    if remember and (known := ruleset.memo.get(memo_key)) is not None:
+        return known
+    candidates = list(bucket.plain)
+    if bucket.literal or bucket.any_of:
+        hay = view.folded(key[1])
+        candidates += [rule for literal, rule in bucket.literal if literal in hay]
+        candidates += [rule for lits, rule in bucket.any_of if any(lit in hay for lit in lits)]
+    hits = tuple(rule for rule in candidates if any(rule.regex.search(v) for v in values))
+    if remember:
+        if len(ruleset.memo) >= MEMO_MAX:
+            ruleset.memo.clear()
+        ruleset.memo[memo_key] = hits
+    return hits
+
+
 def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
     """Every rule hit on `obs` (one hit per rule at most).
 
@@ -225,15 +258,7 @@ def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
         if bucket is None:
             continue
         values = view.values(name)
-        candidates = list(bucket.plain) if values else []
-        if values and (bucket.literal or bucket.any_of):
-            hay = view.folded(name)
-            candidates += [rule for literal, rule in bucket.literal if literal in hay]
-            candidates += [rule for lits, rule in bucket.any_of
-                           if any(lit in hay for lit in lits)]
-        for rule in candidates:
-            if not any(rule.regex.search(v) for v in values):
-                continue
+        for rule in _regex_hits(ruleset, (obs.probe, name), bucket, values, view):
             found = _match(rule, view)
             if found is not None:
                 hits.append(Hit(rule, obs, found[0], found[1], found[2]))

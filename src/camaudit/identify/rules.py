@@ -181,9 +181,13 @@ class RuleSet:
     rules: list[Rule] = field(default_factory=list)
     index: dict[tuple[str, str], Bucket] = field(default_factory=dict)
     derived: dict[str, list[str]] = field(default_factory=dict)  # probe -> derived fields
+    #: (probe, field) and values -> the one-field rules whose regex finds them (match.py)
+    memo: dict[tuple[tuple[str, str], tuple[str, ...]], tuple[Rule, ...]] = field(
+        default_factory=dict, repr=False)
 
     def add(self, rule: Rule) -> None:
         self.rules.append(rule)
+        self.memo.clear()
         literals = required_literals(rule.regex)
         for probe in rule.probes:
             for name in rule.fields:

@@ -1,6 +1,7 @@
 """HTTP/HTTPS probe: a few read-only requests per web port, each reply kept as evidence.
 
-Per port, in this order (one connection each, ``Connection: close``):
+Per port, in this order (on one connection when the device keeps it open, see
+:class:`camaudit.probes.httpclient.Client`; else one connection each):
 
 1. ``GET /`` — TLS first on :data:`TLS_PORTS`, plain elsewhere. A plain
    reply that looks like a TLS server (a TLS alert record, nginx's "plain HTTP
@@ -198,10 +199,14 @@ def parse_http(raw: bytes, *, method: str = "GET") -> dict[str, FieldValue]:
 
 
 def looks_like_tls(exchange: httpclient.Exchange) -> bool:
-    """A plain-text request hit a TLS server (alert record, nginx 497 page, silent close)."""
+    """A plain-text request hit a TLS server (alert record, nginx 497 page, silent close).
+
+    A silent close may reach us as a reset instead, when our request arrived after it.
+    """
     raw = exchange.raw
     if not raw:
-        return exchange.error == "closed without a reply"
+        error = exchange.error or ""
+        return error == "closed without a reply" or error.startswith("connection broken")
     if raw[:1] == b"\x15" and raw[1:2] == b"\x03":
         return True
     return exchange.status == 400 and any(h in raw for h in _TLS_HINTS)
@@ -226,6 +231,13 @@ class _Session:
         self.observations: list[Observation] = []
         self.certs: set[tuple[str, int]] = set()
         self.last_http: Observation | None = None  # the observation of the latest reply
+        #: one client per endpoint (redirects may lead to another), each keeping its
+        #: connection for the next request when the device allows it
+        self.clients: dict[tuple[str, int, str], httpclient.Client] = {}
+
+    async def close(self) -> None:
+        for client in self.clients.values():
+            await client.close()
 
     def _can_ask(self) -> bool:
         return (self.requests < MAX_REQUESTS + self.extra and self.bytes_left > 0
@@ -239,12 +251,15 @@ class _Session:
             return None
         self.requests += 1
         path = path or target.path
-        exchange = await httpclient.request(
-            self.net, target.host, target.port, method, path,
-            tls=target.scheme == "https", body=body, content_type=content_type,
+        key = (target.host, target.port, target.scheme)
+        client = self.clients.get(key)
+        if client is None:
+            client = self.clients[key] = httpclient.Client(
+                self.net, target.host, target.port, tls=target.scheme == "https", why="http")
+        exchange = await client.request(
+            method, path, body=body, content_type=content_type,
             cap=min(RESPONSE_CAP, self.bytes_left),
-            deadline=min(self.net.read_timeout, max(0.05, self.deadline - time.monotonic())),
-            why="http")
+            deadline=min(self.net.read_timeout, max(0.05, self.deadline - time.monotonic())))
         for ex in (exchange.challenged, exchange):
             if ex is not None:
                 self.bytes_left -= len(ex.raw)
@@ -495,6 +510,14 @@ def _is_icon(response: httpwire.Response) -> bool:
 async def run(net: Net, address: str, port: int) -> list[Observation]:
     """Probe one web port; NetError only when no connection could be made at all."""
     session = _Session(net, address, port)
+    try:
+        return await _requests(session)
+    finally:
+        await session.close()
+
+
+async def _requests(session: _Session) -> list[Observation]:
+    """The requests of the module docstring, in order, within the session's budget."""
     first = await session.root()
     if first is None:
         return session.observations

@@ -15,7 +15,8 @@ when Transfer-Encoding ends in ``chunked``, else Content-Length, else until the
 peer closes.
 
 Stable API: :func:`build_request`, :func:`host_header`, :func:`safe_target`,
-:func:`message_end`, :func:`parse_response`, :class:`Response`.
+:func:`message_end`, :func:`complete_response`, :func:`parse_response`,
+:func:`keeps_connection`, :class:`Response`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from camaudit import __version__
 from camaudit.errors import ParseError
@@ -44,6 +46,7 @@ _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TARGET_SAFE = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
     "-._~!$&'()*+,;=:@/?%[]")
+_SAFE_TARGET_RE = re.compile("[" + re.escape("".join(sorted(_TARGET_SAFE))) + "]*")
 
 
 @dataclass(frozen=True)
@@ -60,15 +63,19 @@ class Response:
 
     def header(self, name: str) -> str | None:
         """First value of header `name` (case-insensitive), or None."""
-        low = name.lower()
-        for key, value in self.headers:
-            if key.lower() == low:
-                return value
-        return None
+        values = self._by_name.get(name.lower())
+        return values[0] if values else None
 
     def header_all(self, name: str) -> list[str]:
-        low = name.lower()
-        return [value for key, value in self.headers if key.lower() == low]
+        return list(self._by_name.get(name.lower(), ()))
+
+    @cached_property
+    def _by_name(self) -> dict[str, list[str]]:
+        """Header values by lower-case name, in order (probes ask for several headers)."""
+        found: dict[str, list[str]] = {}
+        for key, value in self.headers:
+            found.setdefault(key.lower(), []).append(value)
+        return found
 
 
 def safe_target(target: str) -> str:
@@ -78,6 +85,8 @@ def safe_target(target: str) -> str:
     non-ASCII character in them must never reach the wire as-is.
     """
     target = target.split("#", 1)[0] or "/"
+    if _SAFE_TARGET_RE.fullmatch(target):  # the usual case: nothing to encode
+        return target if target.startswith("/") else "/" + target
     out = []
     for ch in target:
         if ch in _TARGET_SAFE:
@@ -97,8 +106,9 @@ def host_header(address: str, port: int, tls: bool) -> str:
 
 def build_request(method: str, target: str, host: str, *,
                   headers: Sequence[tuple[str, str]] = (), body: bytes = b"",
-                  protocol: str = "HTTP/1.1") -> bytes:
-    """Serialise one request with ``Connection: close``; extra `headers` follow the defaults.
+                  protocol: str = "HTTP/1.1", keep_alive: bool = False) -> bytes:
+    """Serialise one request with ``Connection: close`` (``keep-alive`` when asked: more
+    requests follow on this connection); extra `headers` follow the defaults.
 
     Header names must be tokens and values may not hold CR/LF/NUL: a value that
     came from a device cannot inject a header.
@@ -106,7 +116,8 @@ def build_request(method: str, target: str, host: str, *,
     if not _TOKEN_RE.fullmatch(method):
         raise ValueError(f"bad method {method!r}")
     lines = [f"{method} {safe_target(target)} {protocol}", f"Host: {host}",
-             f"User-Agent: {USER_AGENT}", "Accept: */*", "Connection: close"]
+             f"User-Agent: {USER_AGENT}", "Accept: */*",
+             f"Connection: {'keep-alive' if keep_alive else 'close'}"]
     for name, value in headers:
         if not _TOKEN_RE.fullmatch(name) or any(c in value for c in "\r\n\0"):
             raise ValueError(f"bad header {name!r}")
@@ -142,7 +153,15 @@ class _Head:
 
 
 def _clean(raw: bytes) -> str:
-    return raw.decode("latin-1").replace("\0", "").strip()
+    return _tidy(raw.decode("latin-1"))
+
+
+def _tidy(text: str) -> str:
+    return text.replace("\0", "").strip()
+
+
+#: What bytes.strip() strips (str.strip() also strips \x1c-\x1f, \x85 and \xa0).
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
 
 
 def _parse_head(data: bytes, start: int, protocol: bytes, *, final: bool) -> _Head | None:
@@ -180,18 +199,19 @@ def _parse_head(data: bytes, start: int, protocol: bytes, *, final: bool) -> _He
         if head_end - start > MAX_HEAD:
             raise ParseError("header section too long", start)
     headers: list[tuple[str, str]] = []
-    for raw_line in data[line_end + 1:head_end].split(b"\n"):
-        line = raw_line.rstrip(b"\r")
+    # latin-1 maps each byte to one character: the text splits as the bytes would
+    for line in data[line_end + 1:head_end].decode("latin-1").split("\n"):
+        line = line.rstrip("\r")
         if not line:
             continue
-        if line[:1] in (b" ", b"\t") and headers:  # obsolete line folding (RFC 9112 5.2)
+        if line[:1] in (" ", "\t") and headers:  # obsolete line folding (RFC 9112 5.2)
             name, value = headers[-1]
-            headers[-1] = (name, f"{value} {_clean(line)}")
+            headers[-1] = (name, f"{value} {_tidy(line)}")
             continue
-        raw_name, sep, raw_value = line.partition(b":")
-        if not sep or not raw_name.strip() or len(headers) >= MAX_HEADERS:
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip(_ASCII_SPACE) or len(headers) >= MAX_HEADERS:
             continue
-        headers.append((_clean(raw_name), _clean(raw_value)))
+        headers.append((_tidy(name), _tidy(value)))
     version = f"{protocol.decode()}/{match.group(2).decode()}.{match.group(3).decode()}"
     return _Head(version, int(match.group(4)), _clean(match.group(5) or b""),
                  headers, body_start)
@@ -287,17 +307,48 @@ def _final_head(data: bytes, method: str, protocol: bytes,
     raise ParseError("too many interim responses", start)
 
 
+def complete_response(data: bytes, *, method: str = "GET",
+                      protocol: bytes = b"HTTP") -> tuple[Response, int] | None:
+    """The response in `data` and the offset just past it once its framing says it is
+    whole, else None (more is needed); see :func:`message_end`.
+
+    What :func:`parse_response` would give for the same bytes: a transport that keeps
+    it parses the head once, not once more when the reply is in.
+    """
+    head = _final_head(data, method, protocol, final=False)
+    if head is None:
+        return None
+    body, end = _frame(data, head, method, protocol)
+    if end is None:
+        return None
+    return Response(protocol=head.protocol, status=head.status, reason=head.reason,
+                    headers=tuple(head.headers), body=body, complete=True,
+                    head_size=head.body_start), end
+
+
 def message_end(data: bytes, *, method: str = "GET", protocol: bytes = b"HTTP") -> int | None:
     """Offset just past a complete response in `data`, or None if more is needed.
 
     A close-delimited body (no length, not chunked) is never complete here: the
     transport reads until the peer closes or a bound is hit.
     """
-    head = _final_head(data, method, protocol, final=False)
-    if head is None:
-        return None
-    _, end = _frame(data, head, method, protocol)
-    return end
+    found = complete_response(data, method=method, protocol=protocol)
+    return found[1] if found is not None else None
+
+
+def keeps_connection(response: Response) -> bool:
+    """Whether the server keeps the connection open after `response` (RFC 9112 9.3).
+
+    HTTP/1.1 persists unless it says ``Connection: close``; HTTP/1.0 only when it says
+    ``Connection: keep-alive``. (A body that ends when the peer closes is the caller's
+    to rule out: only a response framed by its length can be followed by another.)
+    """
+    tokens = {token.strip().lower() for value in response.header_all("Connection")
+              for token in value.split(",")}
+    if "close" in tokens:
+        return False
+    return response.protocol == "HTTP/1.1" or (response.protocol == "HTTP/1.0"
+                                               and "keep-alive" in tokens)
 
 
 def parse_response(data: bytes, *, method: str = "GET", eof: bool = True,

@@ -204,6 +204,7 @@ class _Session:
 
     def __init__(self, net: Net, address: str, port: int, path: str) -> None:
         self.net, self.address, self.port, self.path = net, address, port, path
+        self.client = httpclient.Client(net, address, port, why="onvif probe")
         self.offset = timedelta(0)  # device clock minus ours, for UsernameToken Created
         self.deadline = time.monotonic() + BUDGET_READS * net.read_timeout
         self.secure = False  # a UsernameToken was accepted: later calls carry one directly
@@ -223,9 +224,8 @@ class _Session:
     async def call(self, action: str, security: str = "") -> httpclient.Exchange:
         """One SOAP POST (httpclient answers an HTTP 401 itself when we hold credentials)."""
         ctype = f'application/soap+xml; charset=utf-8; action="{NS_DEVICE}/{action}"'
-        return await httpclient.request(self.net, self.address, self.port, "POST", self.path,
-                                        body=build_envelope(action, security),
-                                        content_type=ctype, cap=MAX_REPLY, why="onvif probe")
+        return await self.client.request("POST", self.path, body=build_envelope(action, security),
+                                         content_type=ctype, cap=MAX_REPLY)
 
     def observe(self, action: str, ex: httpclient.Exchange,
                 authenticated: bool) -> Observation | None:
@@ -270,6 +270,13 @@ async def query(net: Net, address: str, port: int,
                 path: str = DEVICE_PATH) -> list[Observation]:
     """Ask the device service at address:port/path the three questions, in order."""
     session = _Session(net, address, port, path)
+    async with session.client:
+        return await _questions(session)
+
+
+async def _questions(session: _Session) -> list[Observation]:
+    """The three questions in order; then, with the operator's login, the login-only ones."""
+    net = session.net
     out: list[Observation] = []
     for action in ACTIONS:
         if time.monotonic() > session.deadline:

@@ -403,9 +403,11 @@ class Store:
 
     def _save_device(self, conn: Connection, scan_id: int, device: Device,
                      observations: list[Observation]) -> None:
-        host_id = conn.execute(t.hosts.insert().values(
-            scan_id=scan_id, address=device.key, mac=device.mac,
-            done_at=utcnow())).inserted_primary_key[0]  # type: ignore[index]
+        # Constant statements with parameters: SQLAlchemy compiles each once, where
+        # insert().values(...) would build and key a new statement for every host.
+        host_id = conn.execute(t.hosts.insert(), {
+            "scan_id": scan_id, "address": device.key, "mac": device.mac,
+            "done_at": utcnow()}).inserted_primary_key[0]  # type: ignore[index]
         if device.ports:
             conn.execute(t.ports.insert(), [
                 {"host_id": host_id, "port": p, "proto": "tcp", "state": "open"}
@@ -416,16 +418,16 @@ class Store:
                  "port": o.port, "probe": o.probe, "source": o.source,
                  "fields": o.fields, "raw": o.raw, "raw_size": o.raw_size,
                  "sha256": o.sha256, "time": o.time} for o in observations])
-        device_id = conn.execute(t.devices.insert().values(
-            scan_id=scan_id, host_id=host_id, address=device.address,
-            device_type=device.device_type, brand=device.brand,
-            manufacturer=device.manufacturer, model=device.model,
-            firmware=device.firmware, serial=device.serial, mac=device.mac,
-            confidence=device.confidence, site=device.site, hostname=device.hostname,
-            ports=sorted(device.ports),
-            evidence=[e.to_json() for e in device.evidence],
-            conflicts=list(device.conflicts), parent=device.parent,
-            channel=device.channel)).inserted_primary_key[0]  # type: ignore[index]
+        device_id = conn.execute(t.devices.insert(), {
+            "scan_id": scan_id, "host_id": host_id, "address": device.address,
+            "device_type": device.device_type, "brand": device.brand,
+            "manufacturer": device.manufacturer, "model": device.model,
+            "firmware": device.firmware, "serial": device.serial, "mac": device.mac,
+            "confidence": device.confidence, "site": device.site, "hostname": device.hostname,
+            "ports": sorted(device.ports),
+            "evidence": [e.to_json() for e in device.evidence],
+            "conflicts": list(device.conflicts), "parent": device.parent,
+            "channel": device.channel}).inserted_primary_key[0]  # type: ignore[index]
         if device.findings:
             conn.execute(t.findings.insert(), [
                 {"scan_id": scan_id, "device_id": device_id, "finding_id": f.id,

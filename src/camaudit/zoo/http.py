@@ -9,7 +9,7 @@ A service (``proto: http`` or ``https``; TLS is added by the server) holds:
     routes: [{method, path, prefix, status_line, headers, body | body_hex | body_file |
               body_var, auth (bool), no_length (bool), json_login, denied, origin}]
     onvif: {...}  (see camaudit.zoo.onvif), answered on POST to its path
-    keep_alive: false  (default: close after each response, as most cameras do)
+    keep_alive: true | false  (default: as each reply says, see :func:`stays_open`)
 
 Routes match on method (``*`` for any; HEAD uses the GET route) and on the
 full target, then the path without the query, then prefix routes. A route's
@@ -27,17 +27,15 @@ configuration table that only some of its members hold.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from camaudit.errors import ParseError
 from camaudit.zoo import auth, onvif
 from camaudit.zoo.render import ZOO_PASSWORD, ZOO_USER, Device, as_bytes, fill
-from camaudit.zoo.wire import Limits, parse_head, read_body, read_head
+from camaudit.zoo.wire import Answer, Head
 
 _DEFAULT_404 = {"status_line": "HTTP/1.1 404 Not Found", "headers": ["Content-Type: text/html"],
                 "body": "<html><body>404 Not Found</body></html>"}
@@ -162,27 +160,54 @@ def respond(service: Mapping[str, Any], device: Device, method: str, target: str
     return build_response(route, service, device, head_only=head_only)
 
 
-async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, device: Device,
-                 service: Mapping[str, Any], limits: Limits) -> None:
-    """Serve requests on one connection until the client or the persona closes it."""
-    keep = bool(service.get("keep_alive", False))
-    while True:
-        raw = await read_head(reader, limits)
-        if raw is None:
-            return
-        try:
-            head = parse_head(raw)
-        except ParseError:
-            writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-            await writer.drain()
-            return
-        body = await read_body(reader, head, limits)
+def _reply_head(reply: bytes) -> tuple[str, str, dict[str, str]]:
+    """Version, status code and headers (lower-case) of a reply the persona sends."""
+    lines = reply.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), value.strip().lower())
+    version, _, rest = lines[0].partition(" ")
+    return version, rest[:3], headers
+
+
+def stays_open(reply: bytes, request: Head, setting: bool | None = None) -> bool:
+    """Whether the connection outlives `reply`, as HTTP/1.1 says (RFC 9112 9.3, 9.6).
+
+    The persona's status line and headers are the device's own, and they decide: a
+    reply that says ``Connection: close``, an HTTP/1.0 reply without ``Connection:
+    keep-alive`` and a reply that has no length (its end is the close) end the
+    connection, as on the device; otherwise it stays open for the client's next
+    request unless the client asked to close. A service's ``keep_alive`` overrides the
+    reply (True: keep, False: close after every reply).
+    """
+    asked = (request.header("Connection") or "").lower()
+    if setting is False or asked == "close" or (request.version == "HTTP/1.0"
+                                                and asked != "keep-alive"):
+        return False
+    if setting is True:
+        return True
+    version, status, headers = _reply_head(reply)
+    said = headers.get("connection", "")
+    framed = ("content-length" in headers or "chunked" in headers.get("transfer-encoding", "")
+              or request.method == "HEAD" or status in ("204", "304"))
+    if not framed or "close" in said:
+        return False
+    return version == "HTTP/1.1" or "keep-alive" in said
+
+
+#: The reply to a request head that does not parse.
+BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+
+
+def answerer(device: Device, service: Mapping[str, Any]) -> Answer:
+    """The service's answer to each request on a connection (see wire.RequestServer)."""
+    setting = service.get("keep_alive")
+    keep = None if setting is None else bool(setting)
+
+    def answer(head: Head, body: bytes) -> tuple[bytes, bool]:
         reply = respond(service, device, head.method, head.target,
                         head.header("Authorization"), body)
-        if not reply:  # the persona's reply here is not published: close instead
-            return
-        writer.write(reply)
-        await writer.drain()
-        conn = (head.header("Connection") or "").lower()
-        if not keep or conn == "close" or head.version == "HTTP/1.0":
-            return
+        return reply, bool(reply) and stays_open(reply, head, keep)
+
+    return answer

@@ -13,13 +13,11 @@ rather than answer with something invented.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from camaudit.errors import ParseError
 from camaudit.zoo.render import Device, as_bytes, fill
-from camaudit.zoo.wire import Limits, parse_head, read_body, read_head
+from camaudit.zoo.wire import Answer, Head
 
 _DEFAULT = {"status_line": "RTSP/1.0 405 Method Not Allowed", "headers": ["CSeq: {{cseq}}"]}
 
@@ -39,24 +37,16 @@ def respond(service: Mapping[str, Any], device: Device, method: str, cseq: str) 
     return head + b"\r\n\r\n" + fill(body, device.values(), extra)
 
 
-async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, device: Device,
-                 service: Mapping[str, Any], limits: Limits) -> None:
-    """Answer RTSP requests on one connection until the client closes or idles."""
-    while True:
-        raw = await read_head(reader, limits)
-        if raw is None:
-            return
-        try:
-            head = parse_head(raw)
-        except ParseError:
-            writer.write(b"RTSP/1.0 400 Bad Request\r\n\r\n")
-            await writer.drain()
-            return
-        await read_body(reader, head, limits)
-        reply = respond(service, device, head.method, head.header("CSeq") or "0")
-        if not reply:  # the persona's reply to this method is not published
-            return
-        writer.write(reply)
-        await writer.drain()
-        if service.get("close_after_reply"):
-            return
+#: The reply to a request head that does not parse.
+BAD_REQUEST = b"RTSP/1.0 400 Bad Request\r\n\r\n"
+
+
+def answerer(device: Device, service: Mapping[str, Any]) -> Answer:
+    """The service's answer to each request on a connection (see wire.RequestServer); the
+    connection stays open unless the service says ``close_after_reply``."""
+    keep = not service.get("close_after_reply")
+
+    def answer(head: Head, body: bytes) -> tuple[bytes, bool]:
+        return respond(service, device, head.method, head.header("CSeq") or "0"), keep
+
+    return answer

@@ -2,11 +2,13 @@
 
 Each device port is its own listening socket bound to the device's address
 (every 127/8 address is local on Linux), so an address outside the estate
-refuses. Each connection runs one handler task under a lifetime limit, so a
-hostile or stuck client never accumulates sockets; errors of one connection
-end that connection only. Accepted connections and datagrams are counted per
-address and port; the counts are written to ``--stats FILE`` on SIGUSR1 and
-on exit, so tests can check what a scanner touched.
+refuses. HTTP and RTSP connections are served from callbacks
+(:class:`camaudit.zoo.wire.RequestServer`), every other one by a handler task;
+either is bounded by an idle and a lifetime limit, so a hostile or stuck client
+never accumulates sockets; errors of one connection end that connection only.
+Accepted connections and datagrams are counted per address and port; the counts
+are written to ``--stats FILE`` on SIGUSR1 and on exit, so tests can check what a
+scanner touched.
 
 Errors at this boundary: OSError while binding becomes
 :class:`camaudit.errors.ResourceError` (fd limit, address in use).
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import json
 import resource
 import signal
@@ -27,16 +30,21 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from camaudit.cliutil import GC_YOUNG_THRESHOLD
 from camaudit.errors import ResourceError
 from camaudit.zoo import dvrip, hostile, http, raw, rtsp, tls, udp, xmeye
 from camaudit.zoo.render import OUT_OF_SCOPE, Device
-from camaudit.zoo.wire import Limits
+from camaudit.zoo.wire import Answer, Limits, RequestServer
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, Device, Mapping[str, Any],
                     Limits], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {
-    "http": http.handle, "https": http.handle, "rtsp": rtsp.handle, "raw": raw.handle,
-    "xmeye": xmeye.handle, "dvrip": dvrip.handle, "hostile": hostile.handle,
+    "raw": raw.handle, "xmeye": xmeye.handle, "dvrip": dvrip.handle, "hostile": hostile.handle,
+}
+#: Request/reply services: (answer factory, the reply to a head that does not parse).
+REQUEST_SERVICES: dict[str, tuple[Callable[[Device, Mapping[str, Any]], Answer], bytes]] = {
+    "http": (http.answerer, http.BAD_REQUEST), "https": (http.answerer, http.BAD_REQUEST),
+    "rtsp": (rtsp.answerer, rtsp.BAD_REQUEST),
 }
 #: Ports of the out-of-scope trap listener (what hostile personas point at).
 TRAP_PORTS = (80, 554, 8080)
@@ -120,6 +128,15 @@ class Zoo:
                 self._tasks.discard(task)
             writer.close()
 
+    def _request_server(self, device: Device, port: int,
+                        service: Mapping[str, Any]) -> RequestServer:
+        self.tcp_count[f"{device.address}:{port}"] += 1
+        make, bad_request = REQUEST_SERVICES[str(service["proto"])]
+        return RequestServer(make(device, service), bad_request, self.limits, self._error)
+
+    def _error(self) -> None:
+        self.errors += 1
+
     async def _trap(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                     port: int) -> None:
         self.tcp_count[f"{OUT_OF_SCOPE}:{port}"] += 1
@@ -135,6 +152,15 @@ class Zoo:
                 if service["proto"] == "https":
                     ctx = tls.context(device.persona.id, port, service.get("cert") or {})
                 sock = _listen(device.address, port, socket.SOCK_STREAM)
+                if service["proto"] in REQUEST_SERVICES:
+                    def factory(d: Device = device, p: int = port,
+                                s: Mapping[str, Any] = service) -> RequestServer:
+                        return self._request_server(d, p, s)
+
+                    self._servers.append(await loop.create_server(
+                        factory, sock=sock, ssl=ctx,
+                        ssl_handshake_timeout=10.0 if ctx else None))
+                    continue
 
                 def cb(r: asyncio.StreamReader, w: asyncio.StreamWriter, d: Device = device,
                        p: int = port, s: Mapping[str, Any] = service) -> Awaitable[None]:
@@ -204,7 +230,10 @@ async def run(zoo: Zoo, on_ready: Callable[[], None]) -> None:
 
 
 def serve(zoo: Zoo, on_ready: Callable[[], None]) -> None:
-    """Run the zoo on uvloop when available (fewer syscalls per connection)."""
+    """Run the zoo on uvloop when available (fewer syscalls per connection), with the
+    scanner's garbage-collector setting (cliutil.GC_YOUNG_THRESHOLD): connections come
+    and go by the thousand a second."""
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
