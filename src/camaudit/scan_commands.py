@@ -245,7 +245,7 @@ def scan(
              "an equal part of --rate and --max-sockets.", min=1)] = None,
     shard_addresses: Annotated[int | None, typer.Option(
         "--shard-size", help="Scope addresses per shard (default: about 8 shards per "
-        "worker, 256 to 4,096 addresses each).", min=1)] = None,
+        "worker, 2,048 to 4,096 addresses each).", min=1)] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Find, identify and assess the surveillance devices in the given scope."""
