@@ -11,6 +11,7 @@ import asyncio
 import gc
 import os
 import sys
+import threading
 from collections.abc import Coroutine
 from typing import Annotated, Any, TypeVar
 
@@ -67,7 +68,13 @@ GC_YOUNG_THRESHOLD = 50_000
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine on uvloop where available (faster sockets), else asyncio; the
-    cyclic garbage collector runs less often meanwhile (:data:`GC_YOUNG_THRESHOLD`)."""
+    cyclic garbage collector runs less often meanwhile (:data:`GC_YOUNG_THRESHOLD`).
+
+    Only on the main thread: the threshold is the whole process's, and a scan run in a
+    thread of a server (the web console's audits) must not change it under the server.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return _run(coro)
     thresholds = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, *thresholds[1:])
     try:
