@@ -171,7 +171,7 @@ def _size(zoo: ZooProcess) -> int:
 
 
 def _camaudit(*args: str) -> list[str]:
-    return [sys.executable, "-m", "camaudit", "-q", "scan", *args, "--probe-timeout", "2"]
+    return [sys.executable, "-m", "camaudit", "-q", "scan", *args, "--probe-timeout", "4"]
 
 
 def inventory(doc: dict[str, Any]) -> list[str]:
@@ -199,7 +199,7 @@ def test_shards_run_one_by_one_give_the_single_process_inventory(
     args = _scope_args(zoo)
     excludes = args[2::2]
     store = Store(str(tmp_path / "sharded.db"))
-    options = ScanOptions(probe_timeout=2.0)
+    options = ScanOptions(probe_timeout=4.0)
     scan_id = start_sharded_scan(store, args[:1], excludes, options, size=16)
     shards = store.shards(scan_id)
     assert len(shards) == -(-_size(zoo) // 16) > 2
@@ -215,7 +215,7 @@ def test_one_worker_runs_the_shards_in_its_own_process(
     """`--workers 1` on a sharded scan (its --resume): the worker loop, lanes and all, here."""
     args = _scope_args(zoo)
     store = Store(str(tmp_path / "inproc.db"))
-    scan_id = start_sharded_scan(store, args[:1], args[2::2], ScanOptions(probe_timeout=2.0),
+    scan_id = start_sharded_scan(store, args[:1], args[2::2], ScanOptions(probe_timeout=4.0),
                                  size=24)
     seen: list[dict[str, Any]] = []
     run_in_process(store, WorkerSpec(store.url, scan_id), seen.append)
@@ -233,7 +233,7 @@ def test_a_cancelled_scan_stops_its_shard_at_the_next_checkpoint(
     store = Store(str(tmp_path / "cancel.db"))
     # the zoo and 16,384 empty addresses after it: far more than a second's work
     scan_id = start_sharded_scan(store, [args[0], "127.60.64.0/18"], args[2::2],
-                                 ScanOptions(probe_timeout=2.0), size=20_000)
+                                 ScanOptions(probe_timeout=4.0), size=20_000)
     stats = run_async(run_shard_async(store, scan_id, 0, worker="test",
                                       on_checkpoint=lambda: store.cancel_scan(scan_id)))
     (shard,) = store.shards(scan_id)
