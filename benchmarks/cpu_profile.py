@@ -105,7 +105,7 @@ def one_run(zoo: ZooProcess, work: Path, name: str,
     target = f"{zoo.devices[0]['address']}-{zoo.devices[-1]['address']}"
     before = cpu_seconds(zoo.proc.pid)
     run = timed([*(wrap or []), sys.executable, "-m", "camaudit", "-q", "scan", target,
-                 "--db", str(db), "--json", str(out)],
+                 "--db", str(db), "--json", str(out), "--workers", "1"],
                 timeout=900, env={**os.environ, "CI": "1"}).check(f"scan {name}")
     zoo_cpu = cpu_seconds(zoo.proc.pid) - before
     db.unlink(missing_ok=True)
@@ -123,7 +123,7 @@ def split(raw: Path) -> tuple[Counter[str], Counter[str]]:
     """Samples per stage, and per innermost frame (self time), from py-spy's raw output."""
     stages: Counter[str] = Counter()
     leaves: Counter[str] = Counter()
-    for line in raw.read_text().splitlines():
+    for line in raw.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():
             continue
@@ -195,8 +195,9 @@ def _profile_table(sides: list[Side], devices: int) -> list[str]:
             _, stages, _ = side.profile
             total = sum(stages.values()) or 1
             share = stages.get(name, 0) / total
+            run = side.profile[0]  # the profiled run itself when no other was made
             per_device = share * median([1000 * (r.user + r.system) / devices
-                                         for r, _ in side.runs])
+                                         for r, _ in side.runs or [(run, 0.0)]])
             cells.append(f"{100 * share:.1f} % | {per_device:.2f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     for side in profiled:
@@ -215,7 +216,7 @@ def markdown(facts: dict[str, str], devices: int, sides: list[Side]) -> str:
              f"{facts['load_after']}.", ""]
     for side in sides:
         lines += _runs_table(side, devices)
-    lines += [f"- {summary(side, devices)}" for side in sides] + [""]
+    lines += [f"- {summary(side, devices)}" for side in sides if side.runs] + [""]
     lines += _profile_table(sides, devices)
     return "\n".join(lines)
 
