@@ -96,8 +96,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def one_run(zoo: ZooProcess, work: Path, name: str,
-            wrap: list[str] | None = None) -> tuple[Run, float, Path]:
+def one_process(src: str | None) -> list[str]:
+    """The flag that keeps a scan in one process, where the code has worker processes."""
+    code = Path(src) if src else HERE.parent / "src"
+    return ["--workers", "1"] if "--workers" in (code / "camaudit/scan_commands.py").read_text(
+        encoding="utf-8") else []
+
+
+def one_run(zoo: ZooProcess, work: Path, name: str, wrap: list[str] | None = None,
+            flags: list[str] | None = None) -> tuple[Run, float, Path]:
     """One full audit of the zoo: (the scanner's run, the zoo's CPU seconds, the export)."""
     db, out = work / f"{name}.db", work / f"{name}.json"
     for path in (db, out):
@@ -105,7 +112,7 @@ def one_run(zoo: ZooProcess, work: Path, name: str,
     target = f"{zoo.devices[0]['address']}-{zoo.devices[-1]['address']}"
     before = cpu_seconds(zoo.proc.pid)
     run = timed([*(wrap or []), sys.executable, "-m", "camaudit", "-q", "scan", target,
-                 "--db", str(db), "--json", str(out), "--workers", "1"],
+                 "--db", str(db), "--json", str(out), *(flags or [])],
                 timeout=900, env={**os.environ, "CI": "1"}).check(f"scan {name}")
     zoo_cpu = cpu_seconds(zoo.proc.pid) - before
     db.unlink(missing_ok=True)
@@ -145,7 +152,7 @@ def measure(side: Side, work: Path, devices: int, *, profile_rate: int = 0,
             spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
             wrap = [spy, "record", "--nonblocking", "--format", "raw", "-r",
                     str(profile_rate), "-o", str(raw), "--"]
-        run, zoo_cpu, out = one_run(zoo, work, label, wrap)
+        run, zoo_cpu, out = one_run(zoo, work, label, wrap, one_process(side.src))
     if keep is not None:
         shutil.copy(out, keep / out.name)
     if profile_rate:

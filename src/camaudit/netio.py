@@ -199,19 +199,122 @@ def _tls_context() -> ssl.SSLContext:
 TLS_CONTEXT = _tls_context()
 
 
+class _Stream(asyncio.Protocol):
+    """The bytes of one connection as they arrive, with at most one reader waiting.
+
+    A plain protocol instead of asyncio's StreamReader/StreamWriter pair: a probe
+    connection is short and read by one task, and a scan makes a dozen of them per
+    device, so the streams' futures, locks and close handshake cost more than the
+    reading itself. Bytes that arrived before the peer reset the connection are still
+    handed out; the error comes after them.
+    """
+
+    #: Reading pauses (TCP backpressure) while this many bytes wait unread.
+    LIMIT = 256 * 1024
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.ssl_object: ssl.SSLObject | None = None  # kept: the transport drops it on close
+        self.buffer = bytearray()
+        self.eof = False
+        self.error: BaseException | None = None
+        self.lost: asyncio.Future[None] | None = None  # set once the transport is gone
+        self._waiter: asyncio.Future[bool] | None = None  # a read waiting for bytes
+        self._drained: asyncio.Future[None] | None = None  # a send waiting for the kernel
+        self._paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.ssl_object = transport.get_extra_info("ssl_object")
+        self.lost = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) > self.LIMIT and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self._wake()
+        return False  # nothing more to say once the peer is done: close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.eof = True
+        self.error = exc
+        self._wake()
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        if self.lost is not None and not self.lost.done():
+            self.lost.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._drained = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(True)
+
+    async def read(self, limit: int, timeout: float) -> bytes:
+        """Up to `limit` bytes; b"" at EOF; TimeoutError if none came within `timeout`."""
+        if not self.buffer and not self.eof:
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            timer = loop.call_later(timeout, _give_up, waiter)
+            try:
+                if not await waiter:
+                    raise TimeoutError
+            finally:
+                timer.cancel()
+                self._waiter = None
+        if not self.buffer and self.error is not None:
+            raise self.error
+        data = bytes(self.buffer[:limit])
+        del self.buffer[:limit]
+        if self._paused and len(self.buffer) <= self.LIMIT and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+        return data
+
+    async def drain(self, timeout: float) -> None:
+        """Wait until the kernel took what was written (TimeoutError after `timeout`)."""
+        if self.error is not None or (self.lost is not None and self.lost.done()):
+            raise ConnectionResetError("connection lost")
+        drained = self._drained
+        if drained is None or drained.done():
+            return
+        async with asyncio.timeout(timeout):
+            await asyncio.shield(drained)
+        if self.error is not None:
+            raise self.error
+
+
+def _give_up(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
+
+
 class Connection:
     """A bounded TCP (or TLS) stream to one in-scope device; holds a budget slot until closed."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 net: Net) -> None:
-        self.reader = reader
-        self.writer = writer
+    def __init__(self, transport: asyncio.Transport, stream: _Stream, net: Net) -> None:
+        self.transport = transport
+        self.stream = stream
         self.net = net
         self.received = 0  # bytes read so far, against net.max_bytes
         self.closed = False
 
+    def at_eof(self) -> bool:
+        """The peer closed and every byte it sent has been read."""
+        return self.stream.eof and not self.stream.buffer
+
     def peer_certificate(self) -> bytes | None:
-        obj = self.writer.get_extra_info("ssl_object")
+        obj = self.stream.ssl_object
         if obj is None:
             return None
         der: bytes | None = obj.getpeercert(binary_form=True)
@@ -219,12 +322,10 @@ class Connection:
 
     async def send(self, data: bytes) -> None:
         try:
-            self.writer.write(data)
-            if not self.writer.transport.get_write_buffer_size():
-                await self.writer.drain()  # all sent already: returns at once, no timer needed
-                return
-            async with asyncio.timeout(self.net.read_timeout):
-                await self.writer.drain()
+            if self.transport.is_closing():
+                raise ConnectionResetError("connection lost")
+            self.transport.write(data)
+            await self.stream.drain(self.net.read_timeout)
         except TimeoutError as exc:
             raise TimedOut("send timed out") from exc
         except (OSError, ssl.SSLError) as exc:
@@ -237,8 +338,7 @@ class Connection:
             raise TooMuch(f"peer sent more than {self.net.max_bytes} bytes")
         want = min(limit or 65_536, left)
         try:
-            async with asyncio.timeout(timeout or self.net.read_timeout):
-                data = await self.reader.read(want)
+            data = await self.stream.read(want, timeout or self.net.read_timeout)
         except TimeoutError as exc:
             raise TimedOut("read timed out") from exc
         except (OSError, ssl.SSLError, EOFError) as exc:
@@ -281,10 +381,12 @@ class Connection:
             return
         self.closed = True
         try:
-            self.writer.close()
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(0.5):
-                    await self.writer.wait_closed()
+            self.transport.close()
+            lost = self.stream.lost
+            if lost is not None and self.stream.ssl_object is not None:
+                with contextlib.suppress(Exception):  # TLS: the peer's close_notify, bounded
+                    async with asyncio.timeout(0.5):
+                        await asyncio.shield(lost)
         finally:
             self.net.budget.release()
 
@@ -306,7 +408,7 @@ async def connect(net: Net, address: str, port: int, *, tls: bool = False,
     await net.budget.acquire()
     try:
         async with asyncio.timeout(net.connect_timeout):
-            reader, writer = await _connect(address, port, tls, server_hostname)
+            transport, stream = await _connect(address, port, tls, server_hostname)
     except BaseException as exc:
         net.budget.release()
         if isinstance(exc, TimeoutError):
@@ -316,7 +418,7 @@ async def connect(net: Net, address: str, port: int, *, tls: bool = False,
                 net.budget.emfile_events += 1
             raise Refused(f"connect to {address}:{port}: {exc.strerror or exc}") from exc
         raise
-    return Connection(reader, writer, net)
+    return Connection(transport, stream, net)
 
 
 @contextlib.asynccontextmanager
@@ -333,13 +435,13 @@ async def open_tcp(net: Net, address: str, port: int, *, tls: bool = False,
 
 
 async def _connect(address: str, port: int, tls: bool,
-                   server_hostname: str | None) -> tuple[asyncio.StreamReader,
-                                                         asyncio.StreamWriter]:
+                   server_hostname: str | None) -> tuple[asyncio.Transport, _Stream]:
+    loop = asyncio.get_running_loop()
     if tls:
-        return await asyncio.open_connection(
-            address, port, ssl=TLS_CONTEXT, server_hostname=server_hostname or "",
-            ssl_handshake_timeout=5.0, limit=256 * 1024)
-    return await asyncio.open_connection(address, port, limit=256 * 1024)
+        return await loop.create_connection(
+            _Stream, address, port, ssl=TLS_CONTEXT, server_hostname=server_hostname or "",
+            ssl_handshake_timeout=5.0)
+    return await loop.create_connection(_Stream, address, port)
 
 
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY)

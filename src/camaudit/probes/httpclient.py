@@ -217,7 +217,7 @@ class Client:
         response, error = _interpret(raw, stop, method, whole[0] if whole else None)
         cert = conn.peer_certificate() if self.tls else None
         if (self.keep_alive and whole is not None and whole[1] == len(raw)
-                and httpwire.keeps_connection(whole[0]) and not conn.reader.at_eof()):
+                and httpwire.keeps_connection(whole[0]) and not conn.at_eof()):
             self._kept = conn
         else:
             await conn.close()
