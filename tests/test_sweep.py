@@ -141,3 +141,56 @@ def test_udp_linger_stops_soon_after_the_first_reply() -> None:
     replies, elapsed = run_async(exchange())
     assert replies == [b"reply:probe"]
     assert elapsed < 1.5
+
+
+def _parking_scenario(greeting: bytes, close_at_once: bool = False,
+                      session: bool = True, wait: float = 0.0) -> tuple[bytes, int, int]:
+    """Sweep one listening port, then connect to it as a probe does: (what the probe read
+    first, connections the server accepted, budget slots free at the end)."""
+    import asyncio
+
+    from camaudit import netio
+
+    address, port = "127.66.5.5", 18021
+    accepted = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal accepted
+        accepted += 1
+        writer.write(greeting)
+        if close_at_once:
+            writer.close()
+            return
+        await reader.read(100)  # until the client goes
+        writer.close()
+
+    async def scenario() -> tuple[bytes, int, int]:
+        server = await asyncio.start_server(serve, address, port, reuse_address=True)
+        net = Net(scope=Scope([address]), budget=Budget(max_sockets=8), read_timeout=0.5)
+        try:
+            with netio.sweep_session(net.budget, park=session):
+                assert await netio.tcp_sweep(net, [address], [port], 1.0) == {address: [port]}
+                await asyncio.sleep(wait)
+                async with netio.open_tcp(net, address, port) as conn:
+                    first = await conn.read_until_idle(deadline=0.3, stop=b"\n")
+        finally:
+            server.close()
+        await asyncio.sleep(0.05)
+        return first, accepted, net.budget._limiter.free
+
+    return run_async(scenario())
+
+
+def test_the_sweeps_connection_goes_to_the_first_probe_of_its_port() -> None:
+    """One connection for sweep and probe; what the device sent first is read by the probe."""
+    assert _parking_scenario(b"220 ready\r\n") == (b"220 ready\r\n", 1, 8)
+    assert _parking_scenario(b"220 ready\r\n", session=False) == (b"220 ready\r\n", 2, 8)
+
+
+def test_a_parked_connection_the_device_closed_or_one_too_old_is_not_used(
+        monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from camaudit import netio
+
+    assert _parking_scenario(b"", close_at_once=True, wait=0.1)[1:] == (2, 8)
+    monkeypatch.setattr(netio, "PARK_SECONDS", 0.05)
+    assert _parking_scenario(b"220 ready\r\n", wait=0.2) == (b"220 ready\r\n", 2, 8)

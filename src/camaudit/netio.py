@@ -28,7 +28,7 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from camaudit.errors import ResourceError
 from camaudit.scope import Scope
@@ -405,11 +405,16 @@ async def connect(net: Net, address: str, port: int, *, tls: bool = False,
     request); otherwise use :func:`open_tcp`.
     """
     _gate(net, address, why)
-    await net.budget.acquire()
+    connector = _CONNECTORS.get(asyncio.get_running_loop())
+    parked = connector.take(address, port, net.budget) if connector is not None else None
+    if parked is None and not net.budget.try_acquire():
+        await net.budget.acquire()
     try:
         async with asyncio.timeout(net.connect_timeout):
-            transport, stream = await _connect(address, port, tls, server_hostname)
+            transport, stream = await _connect(address, port, tls, server_hostname, parked)
     except BaseException as exc:
+        if parked is not None:
+            parked.close()
         net.budget.release()
         if isinstance(exc, TimeoutError):
             raise TimedOut(f"connect to {address}:{port} timed out") from exc
@@ -434,14 +439,17 @@ async def open_tcp(net: Net, address: str, port: int, *, tls: bool = False,
         await conn.close()
 
 
-async def _connect(address: str, port: int, tls: bool,
-                   server_hostname: str | None) -> tuple[asyncio.Transport, _Stream]:
+async def _connect(address: str, port: int, tls: bool, server_hostname: str | None,
+                   sock: socket.socket | None = None) -> tuple[asyncio.Transport, _Stream]:
+    """A connection to address:port: on `sock` when it is connected already (parked)."""
     loop = asyncio.get_running_loop()
+    where: dict[str, Any] = {"sock": sock} if sock is not None else {"host": address,
+                                                                      "port": port}
     if tls:
         return await loop.create_connection(
-            _Stream, address, port, ssl=TLS_CONTEXT, server_hostname=server_hostname or "",
+            _Stream, **where, ssl=TLS_CONTEXT, server_hostname=server_hostname or "",
             ssl_handshake_timeout=5.0)
-    return await loop.create_connection(_Stream, address, port)
+    return await loop.create_connection(_Stream, **where)
 
 
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY)
@@ -529,7 +537,59 @@ class _Connector:
         self.pool_max = pool_max
         self.users = 0  # tcp_sweep calls in progress: the connector stays open for them
         self.closed = False
+        #: (address, port) -> a connected socket the sweep found open, kept for the first
+        #: probe of that port (:func:`connect`), its budget slot and when it was parked;
+        #: only within a :func:`sweep_session` that asks for it
+        self.parked: dict[tuple[str, int], tuple[socket.socket, Budget, float]] = {}
+        self.parking = 0  # sessions that park open sockets
+        self.expiry: asyncio.TimerHandle | None = None  # closes what no probe took in time
         loop.add_reader(self.epoll.fileno(), self._ready)
+
+    def found_open(self, sock: socket.socket, address: str, port: int, budget: Budget) -> None:
+        """An attempt of the sweep connected: park the socket for the probes (its budget
+        slot with it), or close it with RST (SO_LINGER 0: no TIME_WAIT is left behind)."""
+        if self.parking:
+            with contextlib.suppress(OSError):  # not in the set when connect() succeeded at once
+                self.epoll.unregister(sock.fileno())
+            old = self.parked.pop((address, port), None)
+            if old is not None:
+                _reset(old[0], old[1])
+            self.parked[(address, port)] = (sock, budget, time.monotonic())
+            if self.expiry is None:
+                self.expiry = self.loop.call_later(PARK_SECONDS, self._expire_later)
+            return
+        _reset(sock, budget)
+
+    def _expire_later(self) -> None:
+        self.expiry = None
+        self.expire()
+        if self.parked:  # again when the oldest left is due
+            since = next(iter(self.parked.values()))[2]
+            self.expiry = self.loop.call_later(
+                max(0.0, since + PARK_SECONDS - time.monotonic()), self._expire_later)
+
+    def take(self, address: str, port: int, budget: Budget) -> socket.socket | None:
+        """The parked socket of address:port if it is fresh (PARK_SECONDS), still open and
+        holds a slot of `budget`: the caller owns both from now on."""
+        self.expire()
+        found = self.parked.pop((address, port), None)
+        if found is None:
+            return None
+        sock, owner, _ = found
+        if owner is not budget or not _still_open(sock):
+            _reset(sock, owner)
+            return None
+        return sock
+
+    def expire(self) -> None:
+        """Close the parked sockets no probe took in time (the oldest come first)."""
+        limit = time.monotonic() - PARK_SECONDS
+        while self.parked:
+            key, (sock, budget, since) = next(iter(self.parked.items()))
+            if since > limit:
+                return
+            del self.parked[key]
+            _reset(sock, budget)
 
     def _ready(self) -> None:
         waiting = self.waiting
@@ -541,18 +601,18 @@ class _Connector:
             sock, address, port = batch.socks.pop(fd)
             if not events & _FAILED and sock.getsockopt(SOL_SOCKET, SO_ERROR) == 0:
                 batch.found.append((address, port))
-                # SO_LINGER 0: close() sends RST and leaves no TIME_WAIT (open ports only)
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-                sock.close()
-            elif (len(pool) < self.pool_max and sock.family == socket.AF_INET
-                  and sock.connect_ex((address, port)) in _RESET):
-                pool.append(sock)
+                self.found_open(sock, address, port, batch.budget)
             else:
-                sock.close()
-            batch.budget.release()
+                if (len(pool) < self.pool_max and sock.family == socket.AF_INET
+                        and sock.connect_ex((address, port)) in _RESET):
+                    pool.append(sock)
+                else:
+                    sock.close()
+                batch.budget.release()
             if batch.sealed and not batch.socks:
                 batch.finish()
+        if self.parked:
+            self.expire()
         self.maybe_close()
 
     def maybe_close(self) -> None:
@@ -563,11 +623,42 @@ class _Connector:
             for sock in self.pool:
                 sock.close()
             self.pool.clear()
+            for sock, budget, _ in self.parked.values():
+                _reset(sock, budget)
+            self.parked.clear()
+            if self.expiry is not None:
+                self.expiry.cancel()
+                self.expiry = None
             self.loop.remove_reader(self.epoll.fileno())
             self.epoll.close()
 
 
 _CONNECTORS: dict[asyncio.AbstractEventLoop, _Connector] = {}
+#: How long a socket the sweep found open waits for the first probe of its port. The
+#: probes of a host start once its sweep batch is done and the loop gets to them (a
+#: few hundred ms in a busy scan); a socket older than this is closed and the probe
+#: connects afresh, and so is one the device closed meanwhile (devices wait far longer
+#: than this for a client's first request).
+PARK_SECONDS = 2.0
+
+
+def _still_open(sock: socket.socket) -> bool:
+    """Whether the peer has not closed or reset a parked connection (bytes it sent first,
+    a banner, stay unread for the probe)."""
+    try:
+        return bool(sock.recv(1, socket.MSG_PEEK))
+    except BlockingIOError:
+        return True  # nothing to read yet: open
+    except OSError:
+        return False
+
+
+def _reset(sock: socket.socket, budget: Budget) -> None:
+    """Close a sweep socket with RST (SO_LINGER 0: no TIME_WAIT) and free its slot."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+    sock.close()
+    budget.release()
 
 
 def _live_connector(loop: asyncio.AbstractEventLoop, budget: Budget) -> _Connector:
@@ -579,17 +670,23 @@ def _live_connector(loop: asyncio.AbstractEventLoop, budget: Budget) -> _Connect
 
 
 @contextlib.contextmanager
-def sweep_session(budget: Budget) -> Iterator[None]:
+def sweep_session(budget: Budget, *, park: bool = True) -> Iterator[None]:
     """Keep this loop's sweep connector, and the sockets it reuses, open across sweep calls.
 
     Without a session the connector closes whenever no sweep call is running,
     which in a scan happens between two waves of hosts and throws the pool away.
+    With `park`, a port the sweep finds open keeps its connection for the first
+    probe of that port (:func:`connect`) instead of being closed and connected
+    again a moment later: one connection fewer per open port, for the scanner
+    and for the device.
     """
     connector = _live_connector(asyncio.get_running_loop(), budget)
     connector.users += 1
+    connector.parking += park
     try:
         yield
     finally:
+        connector.parking -= park
         connector.users -= 1
         connector.maybe_close()
 
@@ -655,7 +752,8 @@ async def tcp_sweep(net: Net, addresses: list[str], ports: list[int],
                     continue
                 if rc == 0:
                     batch.found.append((address, port))
-                    sock.setsockopt(SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+                    connector.found_open(sock, address, port, budget)
+                    continue
                 sock.close()
                 budget.release()
         batch.seal(timeout)

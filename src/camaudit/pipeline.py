@@ -225,7 +225,9 @@ class ScanRunner:
                   read_timeout=opts.probe_timeout, credentials=self.credentials)
         self.cursor.value = after  # a checkpoint before any progress keeps the old cursor
         addresses = self.scope.addresses(after=after, first=first, last=last)
-        with sweep_session(budget):  # one epoll set and its reusable sockets for the scan
+        # one epoll set and its reusable sockets for the scan; an open port's connection
+        # kept for its first probe, when there are probes
+        with sweep_session(budget, park=opts.probes):
             return await self._run(net, budget, addresses, skip or set())
 
     async def _run(self, net: Net, budget: Budget, addresses: Iterator[str],
