@@ -465,37 +465,60 @@ class Store:
         with self._tx("listing devices") as conn:
             keys = conn.execute(sa.select(t.devices.c.id, t.devices.c.address,
                                           t.devices.c.parent, t.devices.c.channel).where(
-                t.devices.c.scan_id == scan_id)).all()
+                t.devices.c.scan_id == scan_id).order_by(t.devices.c.id)).all()
         ids = [k[0] for k in sorted(keys, key=lambda k: _order(k[1], k[2], k[3]))]
         for start in range(0, len(ids), batch):
             chunk = ids[start:start + batch]
-            yield from self._load_devices(
+            loaded = self._devices_by_id(
                 scan_id, sa.select(t.devices).where(t.devices.c.id.in_(chunk)))
+            yield from (loaded[device_id] for device_id in chunk)
 
     def _load_devices(self, scan_id: int, query: Any) -> list[Device]:
+        return sorted(self._devices_by_id(scan_id, query).values(), key=_device_order)
+
+    def _devices_by_id(self, scan_id: int, query: Any) -> dict[int, Device]:
+        """The devices `query` selects (every column of devices), with their findings."""
+        f = t.findings.c
         with self._tx("reading devices") as conn:
-            rows = conn.execute(query.order_by(t.devices.c.id)).mappings().all()
-            device_ids = [r["id"] for r in rows]
-            frows = conn.execute(sa.select(t.findings).where(
-                t.findings.c.scan_id == scan_id, t.findings.c.device_id.in_(device_ids))
-                .order_by(t.findings.c.id)).mappings().all() if device_ids else []
-        by_device: dict[int, list[Finding]] = {}
-        for f in frows:
-            by_device.setdefault(f["device_id"], []).append(Finding(
-                id=f["finding_id"], kind=f["kind"], severity=f["severity"],
-                title=f["title"], source=f["source"], status=f["status"],
-                detail=f["detail"], evidence=list(f["evidence"]), regime=f["regime"],
-                accepted_reason=f["accepted_reason"], basis=f["basis"] or ""))
-        devices = [Device(
-            address=r["address"], ports=list(r["ports"]), mac=r["mac"],
-            device_type=r["device_type"], brand=r["brand"], manufacturer=r["manufacturer"],
-            model=r["model"], firmware=r["firmware"], serial=r["serial"],
-            confidence=r["confidence"], site=r["site"], hostname=r["hostname"],
-            evidence=[Evidence(**e) for e in r["evidence"]], conflicts=list(r["conflicts"]),
-            findings=by_device.get(r["id"], []), parent=r["parent"], channel=r["channel"])
-            for r in rows]
-        devices.sort(key=_device_order)
-        return devices
+            rows = conn.execute(query.order_by(t.devices.c.id)).all()
+            frows = conn.execute(sa.select(
+                f.device_id, f.finding_id, f.kind, f.severity, f.title, f.source, f.status,
+                f.detail, f.evidence, f.regime, f.accepted_reason, f.basis).where(
+                f.scan_id == scan_id, f.device_id.in_([r.id for r in rows]))
+                .order_by(f.id)).all() if rows else []
+        findings: dict[int, list[Finding]] = {}
+        for (device_id, finding_id, kind, severity, title, source, status, detail, evidence,
+             regime, accepted_reason, basis) in frows:
+            findings.setdefault(device_id, []).append(Finding(
+                id=finding_id, kind=kind, severity=severity, title=title, source=source,
+                status=status, detail=detail, evidence=evidence, regime=regime,
+                accepted_reason=accepted_reason, basis=basis or ""))
+        return {r.id: Device(
+            address=r.address, ports=r.ports, mac=r.mac, device_type=r.device_type,
+            brand=r.brand, manufacturer=r.manufacturer, model=r.model, firmware=r.firmware,
+            serial=r.serial, confidence=r.confidence, site=r.site, hostname=r.hostname,
+            evidence=[Evidence(**e) for e in r.evidence], conflicts=r.conflicts,
+            findings=findings.get(r.id, []), parent=r.parent, channel=r.channel)
+            for r in rows}
+
+    def tallies(self, scan_id: int) -> tuple[Counter[str], Counter[tuple[str, str]]]:
+        """The surveillance devices per maker (first seen first, in address order) and
+        per (finding kind, status), each device counted once: the scan's digest, from
+        aggregates rather than every device loaded."""
+        d, f = t.devices.c, t.findings.c
+        surveillance = sorted(SURVEILLANCE_TYPES)
+        with self._tx("counting devices") as conn:
+            rows = conn.execute(sa.select(d.manufacturer, d.address, d.parent, d.channel)
+                                .where(d.scan_id == scan_id, d.device_type.in_(surveillance))
+                                .order_by(d.id)).all()
+            kinds = conn.execute(
+                sa.select(f.kind, f.status, sa.func.count(sa.distinct(f.device_id)))
+                .join(t.devices, t.devices.c.id == f.device_id)
+                .where(d.scan_id == scan_id, d.device_type.in_(surveillance))
+                .group_by(f.kind, f.status)).all()
+        rows = sorted(rows, key=lambda r: _order(r.address, r.parent, r.channel))
+        makers = Counter(r.manufacturer or "unknown maker" for r in rows)
+        return makers, Counter({(kind, status): n for kind, status, n in kinds})
 
     def observations(self, scan_id: int, address: str | None = None) -> Iterator[Observation]:
         query = sa.select(t.observations).where(t.observations.c.scan_id == scan_id)
