@@ -15,6 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from camaudit.errors import UsageError
 from camaudit.model import Device
 
@@ -69,6 +71,18 @@ def validate(document: dict[str, Any]) -> None:
     jsonschema.validate(document, schema())
 
 
+def device_text(device: Device) -> str:
+    """``json.dumps(device.to_json(), indent=2, ensure_ascii=False)``, ten times cheaper
+    (with an indent, the json module encodes in pure Python).
+
+    orjson writes the same text for what a device holds: strings, ints, None, lists and
+    floats rounded to 3 places. It writes floats below 1e-4 differently (the rounding
+    leaves none), and NaN and infinities, which are not JSON (RFC 8259 section 6) and no
+    confidence or rule weight is, as null.
+    """
+    return orjson.dumps(device.to_json(), option=orjson.OPT_INDENT_2).decode()
+
+
 def write_json_stream(scan: dict[str, Any], devices: Iterable[Device],
                       refused: Sequence[tuple[str, str]], path: str,
                       documents: Sequence[dict[str, Any]] = ()) -> None:
@@ -80,7 +94,7 @@ def write_json_stream(scan: dict[str, Any], devices: Iterable[Device],
         with Path(path).open("w", encoding="utf-8") as out:
             out.write(head_text[: -len("[]\n}")] + "[")
             for n, device in enumerate(devices):
-                text = json.dumps(device.to_json(), indent=2, ensure_ascii=False)
+                text = device_text(device)
                 out.write(("," if n else "") + "\n    " + text.replace("\n", "\n    "))
             out.write("\n  ]\n}\n")
     except OSError as exc:

@@ -12,7 +12,7 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields
 from typing import Annotated, Any
@@ -39,7 +39,7 @@ from camaudit.credentials import load as load_logins
 from camaudit.dist.local import WorkerSpec, default_workers, run_in_process, run_local
 from camaudit.dist.shards import plan_shards, shard_size
 from camaudit.errors import UsageError
-from camaudit.model import SURVEILLANCE_TYPES, Device, Finding
+from camaudit.model import Device, Finding
 from camaudit.pipeline import ScanOptions, Stats, execute, new_scan, resume_point
 from camaudit.probes.base import Credentials
 from camaudit.scope import LARGE_SCOPE, Scope, ScopeSummary
@@ -305,8 +305,9 @@ def scan(
                                       on_device=_device_line if Verbosity.verbose() else None))
     info(f"scan {scan_id} done: {stats.hosts_up} hosts up, {stats.devices} surveillance "
          f"devices, {stats.findings} findings in {stats.elapsed:.1f}s")
-    for line in digest(store.iter_devices(scan_id)):
-        info(line)
+    if not Verbosity.quiet():
+        for line in digest(*store.tallies(scan_id)):
+            info(line)
     if json_out:
         store.write_json(scan_id, json_out)
         info(f"wrote {json_out}")
@@ -361,15 +362,9 @@ def _device_line(device: Device) -> None:
          f"{' · ' + str(len(device.findings)) + ' findings, worst ' + worst if worst else ''}")
 
 
-def digest(devices: Iterable[Device]) -> list[str]:
-    """A few plain lines on what the scan found: makers, restricted, exploitable."""
-    makers: Counter[str] = Counter()
-    kinds: Counter[tuple[str, str]] = Counter()
-    for d in devices:
-        if d.device_type not in SURVEILLANCE_TYPES:
-            continue
-        makers[d.manufacturer or "unknown maker"] += 1
-        kinds.update({(f.kind, f.status) for f in d.findings})
+def digest(makers: Counter[str], kinds: Counter[tuple[str, str]]) -> list[str]:
+    """A few plain lines on what the scan found: makers, restricted, exploitable
+    (from :meth:`Store.tallies`)."""
     if not makers:
         return []
     top = ", ".join(f"{sanitize(m)} {n}" for m, n in makers.most_common(6))

@@ -39,6 +39,11 @@ SQLITE_BUSY_SECONDS = 60.0
 #: Shard states (a shard goes pending -> running -> done, or to cancelled).
 SHARD_OPEN = ("pending", "running")
 
+#: Inserts of many rows a statement (SQLAlchemy's "insertmanyvalues") that return each new
+#: row's id with its unique key: RETURNING keeps no order on SQLite.
+_INSERT_HOSTS = t.hosts.insert().returning(t.hosts.c.address, t.hosts.c.id)
+_INSERT_DEVICES = t.devices.insert().returning(t.devices.c.host_id, t.devices.c.id)
+
 #: One finished host: its device, its observations, and the cameras it reports.
 HostRecord = tuple[Device, list[Observation], Sequence[tuple[Device, list[Observation]]]]
 
@@ -364,15 +369,17 @@ class Store:
         writers saving one host at the same moment: the loser's insert breaks the
         unique (scan, address) key and its batch is written again, replacing.
         """
-        if not hosts:
+        latest = {device.address: (device, seen, connected)  # a host given twice: the last
+                  for device, seen, connected in hosts}
+        devices = [one for device, seen, connected in latest.values()
+                   for one in [(device, seen), *connected]]
+        if not devices:
             return
         for attempt in range(3):
             try:
                 with self.engine.begin() as conn:
-                    for device, observations, connected in hosts:
-                        self._forget_host(conn, scan_id, device.address)
-                        for one, seen in [(device, observations), *connected]:
-                            self._save_device(conn, scan_id, one, seen)
+                    self._forget_hosts(conn, scan_id, list(latest))
+                    self._save_devices(conn, scan_id, devices)
                 return
             except IntegrityError as exc:
                 if attempt == 2:
@@ -381,17 +388,20 @@ class Store:
             except SQLAlchemyError as exc:
                 raise StoreError(f"database error while saving hosts: {_reason(exc)}") from exc
 
-    def _forget_host(self, conn: Connection, scan_id: int, address: str) -> None:
-        """Delete a saved host and the cameras it reported (``address#channel``) with
-        everything under them (ports, observations, devices, findings)."""
+    def _forget_hosts(self, conn: Connection, scan_id: int, addresses: list[str]) -> None:
+        """Delete those of `addresses` saved before and the cameras they reported
+        (``address#channel``), with everything under them (ports, observations, devices,
+        findings). One query when none was saved, the usual case: a camera is saved only
+        with its recorder, so a recorder not saved has no camera saved either."""
         hosts = t.hosts.c
-        ids = list(conn.execute(sa.select(hosts.id).where(
-            hosts.scan_id == scan_id,
-            sa.or_(hosts.address == address,
-                   sa.and_(hosts.address >= f"{address}#", hosts.address < f"{address}$"))
-        )).scalars())
-        if not ids:
+        saved = conn.execute(sa.select(hosts.address).where(
+            hosts.scan_id == scan_id, hosts.address.in_(addresses))).scalars().all()
+        if not saved:
             return
+        ids = list(conn.execute(sa.select(hosts.id).where(hosts.scan_id == scan_id, sa.or_(
+            hosts.address.in_(saved),
+            *(sa.and_(hosts.address >= f"{a}#", hosts.address < f"{a}$") for a in saved)
+        ))).scalars())
         devices = list(conn.execute(sa.select(t.devices.c.id).where(
             t.devices.c.host_id.in_(ids))).scalars())
         if devices:
@@ -401,41 +411,47 @@ class Store:
         conn.execute(t.ports.delete().where(t.ports.c.host_id.in_(ids)))
         conn.execute(t.hosts.delete().where(t.hosts.c.id.in_(ids)))
 
-    def _save_device(self, conn: Connection, scan_id: int, device: Device,
-                     observations: list[Observation]) -> None:
-        # Constant statements with parameters: SQLAlchemy compiles each once, where
-        # insert().values(...) would build and key a new statement for every host.
-        host_id = conn.execute(t.hosts.insert(), {
-            "scan_id": scan_id, "address": device.key, "mac": device.mac,
-            "done_at": utcnow()}).inserted_primary_key[0]  # type: ignore[index]
-        if device.ports:
-            conn.execute(t.ports.insert(), [
-                {"host_id": host_id, "port": p, "proto": "tcp", "state": "open"}
-                for p in sorted(device.ports)])
+    def _save_devices(self, conn: Connection, scan_id: int,
+                      saved: list[tuple[Device, list[Observation]]]) -> None:
+        """Insert devices, each under a host of its own, with everything under them: one
+        statement per table for the whole batch (statement overhead, not SQLite, was
+        most of a save's CPU)."""
+        now = utcnow()
+        host_of = _inserted(conn, _INSERT_HOSTS, [
+            {"scan_id": scan_id, "address": device.key, "mac": device.mac, "done_at": now}
+            for device, _ in saved])
+        hosts = [(device, seen, host_of[device.key]) for device, seen in saved]
+        ports = [{"host_id": host_id, "port": p, "proto": "tcp", "state": "open"}
+                 for device, _, host_id in hosts for p in sorted(device.ports)]
+        if ports:
+            conn.execute(t.ports.insert(), ports)
+        observations = [
+            {"scan_id": scan_id, "host_id": host_id, "address": o.address, "port": o.port,
+             "probe": o.probe, "source": o.source, "fields": o.fields, "raw": o.raw,
+             "raw_size": o.raw_size, "sha256": o.sha256, "time": o.time}
+            for _, seen, host_id in hosts for o in seen]
         if observations:
-            conn.execute(t.observations.insert(), [
-                {"scan_id": scan_id, "host_id": host_id, "address": o.address,
-                 "port": o.port, "probe": o.probe, "source": o.source,
-                 "fields": o.fields, "raw": o.raw, "raw_size": o.raw_size,
-                 "sha256": o.sha256, "time": o.time} for o in observations])
-        device_id = conn.execute(t.devices.insert(), {
-            "scan_id": scan_id, "host_id": host_id, "address": device.address,
-            "device_type": device.device_type, "brand": device.brand,
-            "manufacturer": device.manufacturer, "model": device.model,
-            "firmware": device.firmware, "serial": device.serial, "mac": device.mac,
-            "confidence": device.confidence, "site": device.site, "hostname": device.hostname,
-            "ports": sorted(device.ports),
-            "evidence": [e.to_json() for e in device.evidence],
-            "conflicts": list(device.conflicts), "parent": device.parent,
-            "channel": device.channel}).inserted_primary_key[0]  # type: ignore[index]
-        if device.findings:
-            conn.execute(t.findings.insert(), [
-                {"scan_id": scan_id, "device_id": device_id, "finding_id": f.id,
-                 "kind": f.kind, "severity": f.severity, "status": f.status,
-                 "title": f.title, "source": f.source, "regime": f.regime,
-                 "detail": f.detail, "evidence": list(f.evidence),
-                 "accepted_reason": f.accepted_reason, "basis": f.basis}
-                for f in device.findings])
+            conn.execute(t.observations.insert(), observations)
+        device_of = _inserted(conn, _INSERT_DEVICES, [
+            {"scan_id": scan_id, "host_id": host_id, "address": device.address,
+             "device_type": device.device_type, "brand": device.brand,
+             "manufacturer": device.manufacturer, "model": device.model,
+             "firmware": device.firmware, "serial": device.serial, "mac": device.mac,
+             "confidence": device.confidence, "site": device.site,
+             "hostname": device.hostname, "ports": sorted(device.ports),
+             "evidence": [e.to_json() for e in device.evidence],
+             "conflicts": list(device.conflicts), "parent": device.parent,
+             "channel": device.channel}
+            for device, _, host_id in hosts])
+        findings = [
+            {"scan_id": scan_id, "device_id": device_of[host_id], "finding_id": f.id,
+             "kind": f.kind, "severity": f.severity, "status": f.status, "title": f.title,
+             "source": f.source, "regime": f.regime, "detail": f.detail,
+             "evidence": list(f.evidence), "accepted_reason": f.accepted_reason,
+             "basis": f.basis}
+            for device, _, host_id in hosts for f in device.findings]
+        if findings:
+            conn.execute(t.findings.insert(), findings)
 
     # -- reading back ------------------------------------------------------
     def devices(self, scan_id: int, address: str | None = None) -> list[Device]:
@@ -449,37 +465,60 @@ class Store:
         with self._tx("listing devices") as conn:
             keys = conn.execute(sa.select(t.devices.c.id, t.devices.c.address,
                                           t.devices.c.parent, t.devices.c.channel).where(
-                t.devices.c.scan_id == scan_id)).all()
+                t.devices.c.scan_id == scan_id).order_by(t.devices.c.id)).all()
         ids = [k[0] for k in sorted(keys, key=lambda k: _order(k[1], k[2], k[3]))]
         for start in range(0, len(ids), batch):
             chunk = ids[start:start + batch]
-            yield from self._load_devices(
+            loaded = self._devices_by_id(
                 scan_id, sa.select(t.devices).where(t.devices.c.id.in_(chunk)))
+            yield from (loaded[device_id] for device_id in chunk)
 
     def _load_devices(self, scan_id: int, query: Any) -> list[Device]:
+        return sorted(self._devices_by_id(scan_id, query).values(), key=_device_order)
+
+    def _devices_by_id(self, scan_id: int, query: Any) -> dict[int, Device]:
+        """The devices `query` selects (every column of devices), with their findings."""
+        f = t.findings.c
         with self._tx("reading devices") as conn:
-            rows = conn.execute(query.order_by(t.devices.c.id)).mappings().all()
-            device_ids = [r["id"] for r in rows]
-            frows = conn.execute(sa.select(t.findings).where(
-                t.findings.c.scan_id == scan_id, t.findings.c.device_id.in_(device_ids))
-                .order_by(t.findings.c.id)).mappings().all() if device_ids else []
-        by_device: dict[int, list[Finding]] = {}
-        for f in frows:
-            by_device.setdefault(f["device_id"], []).append(Finding(
-                id=f["finding_id"], kind=f["kind"], severity=f["severity"],
-                title=f["title"], source=f["source"], status=f["status"],
-                detail=f["detail"], evidence=list(f["evidence"]), regime=f["regime"],
-                accepted_reason=f["accepted_reason"], basis=f["basis"] or ""))
-        devices = [Device(
-            address=r["address"], ports=list(r["ports"]), mac=r["mac"],
-            device_type=r["device_type"], brand=r["brand"], manufacturer=r["manufacturer"],
-            model=r["model"], firmware=r["firmware"], serial=r["serial"],
-            confidence=r["confidence"], site=r["site"], hostname=r["hostname"],
-            evidence=[Evidence(**e) for e in r["evidence"]], conflicts=list(r["conflicts"]),
-            findings=by_device.get(r["id"], []), parent=r["parent"], channel=r["channel"])
-            for r in rows]
-        devices.sort(key=_device_order)
-        return devices
+            rows = conn.execute(query.order_by(t.devices.c.id)).all()
+            frows = conn.execute(sa.select(
+                f.device_id, f.finding_id, f.kind, f.severity, f.title, f.source, f.status,
+                f.detail, f.evidence, f.regime, f.accepted_reason, f.basis).where(
+                f.scan_id == scan_id, f.device_id.in_([r.id for r in rows]))
+                .order_by(f.id)).all() if rows else []
+        findings: dict[int, list[Finding]] = {}
+        for (device_id, finding_id, kind, severity, title, source, status, detail, evidence,
+             regime, accepted_reason, basis) in frows:
+            findings.setdefault(device_id, []).append(Finding(
+                id=finding_id, kind=kind, severity=severity, title=title, source=source,
+                status=status, detail=detail, evidence=evidence, regime=regime,
+                accepted_reason=accepted_reason, basis=basis or ""))
+        return {r.id: Device(
+            address=r.address, ports=r.ports, mac=r.mac, device_type=r.device_type,
+            brand=r.brand, manufacturer=r.manufacturer, model=r.model, firmware=r.firmware,
+            serial=r.serial, confidence=r.confidence, site=r.site, hostname=r.hostname,
+            evidence=[Evidence(**e) for e in r.evidence], conflicts=r.conflicts,
+            findings=findings.get(r.id, []), parent=r.parent, channel=r.channel)
+            for r in rows}
+
+    def tallies(self, scan_id: int) -> tuple[Counter[str], Counter[tuple[str, str]]]:
+        """The surveillance devices per maker (first seen first, in address order) and
+        per (finding kind, status), each device counted once: the scan's digest, from
+        aggregates rather than every device loaded."""
+        d, f = t.devices.c, t.findings.c
+        surveillance = sorted(SURVEILLANCE_TYPES)
+        with self._tx("counting devices") as conn:
+            rows = conn.execute(sa.select(d.manufacturer, d.address, d.parent, d.channel)
+                                .where(d.scan_id == scan_id, d.device_type.in_(surveillance))
+                                .order_by(d.id)).all()
+            kinds = conn.execute(
+                sa.select(f.kind, f.status, sa.func.count(sa.distinct(f.device_id)))
+                .join(t.devices, t.devices.c.id == f.device_id)
+                .where(d.scan_id == scan_id, d.device_type.in_(surveillance))
+                .group_by(f.kind, f.status)).all()
+        rows = sorted(rows, key=lambda r: _order(r.address, r.parent, r.channel))
+        makers = Counter(r.manufacturer or "unknown maker" for r in rows)
+        return makers, Counter({(kind, status): n for kind, status, n in kinds})
 
     def observations(self, scan_id: int, address: str | None = None) -> Iterator[Observation]:
         query = sa.select(t.observations).where(t.observations.c.scan_id == scan_id)
@@ -553,6 +592,11 @@ class Store:
         scan = self.scan(scan_id)
         return build_document(scan, self.devices(scan_id), self.refusals(scan_id),
                               self.documents(scan_id))
+
+
+def _inserted(conn: Connection, insert: Any, rows: list[dict[str, Any]]) -> dict[Any, int]:
+    """Insert `rows`; the new rows' ids by their unique key (the first RETURNING column)."""
+    return {key: new_id for key, new_id in conn.execute(insert, rows)}
 
 
 def _order(address: str, parent: str | None, channel: int | None
