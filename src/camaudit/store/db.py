@@ -19,7 +19,7 @@ import contextlib
 import datetime as dt
 import ipaddress
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -455,6 +455,26 @@ class Store:
             chunk = ids[start:start + batch]
             yield from self._load_devices(
                 scan_id, sa.select(t.devices).where(t.devices.c.id.in_(chunk)))
+
+    def devices_after(self, scan_id: int, after: int, limit: int,
+                      skip: Container[str] = frozenset()) -> tuple[list[Device], int]:
+        """Devices saved with a row id above `after`: of the next `limit` rows, those whose
+        :attr:`Device.key` is not in `skip`; and the last row id read (`after` if none).
+
+        How ``scan -v`` follows what worker processes save: a host saved again gets a
+        new row, so the caller skips the keys it has shown already.
+        """
+        d = t.devices.c
+        with self._tx("reading new devices") as conn:
+            rows = conn.execute(sa.select(d.id, d.address, d.parent, d.channel).where(
+                d.scan_id == scan_id, d.id > after).order_by(d.id).limit(limit)).all()
+        if not rows:
+            return [], after
+        wanted = [r[0] for r in rows
+                  if (f"{r[2]}#{r[3]}" if r[2] is not None else r[1]) not in skip]
+        devices = self._load_devices(scan_id, sa.select(t.devices).where(
+            d.id.in_(wanted))) if wanted else []
+        return devices, int(rows[-1][0])
 
     def _load_devices(self, scan_id: int, query: Any) -> list[Device]:
         with self._tx("reading devices") as conn:
