@@ -193,14 +193,19 @@ class Store:
         return list(dict.fromkeys((r[0], r[1]) for r in rows))
 
     # -- shards (dist/) ----------------------------------------------------
-    def add_shards(self, scan_id: int, shards: Iterable[ShardRange]) -> None:
-        """Record the scan's shards as pending; shards already recorded are kept as they are."""
+    def add_shards(self, scan_id: int, shards: Iterable[ShardRange],
+                   queue: str | None = None) -> None:
+        """Record the scan's shards as pending; shards already recorded are kept as they are.
+
+        `queue`: the Celery queue an audit's shards are to be sent to (None: they are run
+        by local workers), recorded with them so that an interrupted start is seen.
+        """
         with self._tx("recording shards") as conn:
             known = set(conn.execute(sa.select(t.shards.c.index).where(
                 t.shards.c.scan_id == scan_id)).scalars())
             now = utcnow()
             rows = [{"scan_id": scan_id, "index": s.index, "first": s.first, "last": s.last,
-                     "state": "pending", "attempts": 0, "updated": now}
+                     "state": "pending", "attempts": 0, "updated": now, "queue": queue}
                     for s in shards if s.index not in known]
             if rows:
                 conn.execute(t.shards.insert(), rows)
@@ -219,6 +224,29 @@ class Store:
         if row is None:
             raise UsageError(f"no shard {index} in scan {scan_id}")
         return {**row, "updated": _utc(row["updated"])}
+
+    def mark_queued(self, scan_id: int, indices: Sequence[int]) -> None:
+        """Record that the messages of these shards were sent."""
+        c = t.shards.c
+        with self._tx("recording queued shards") as conn:
+            conn.execute(t.shards.update().where(
+                c.scan_id == scan_id, c.index.in_(list(indices))).values(queued=utcnow()))
+
+    def unqueued_shards(self, queues: Sequence[str], recorded_before: dt.datetime
+                        ) -> list[tuple[int, str, list[int]]]:
+        """Pending shards bound for one of `queues` whose message was never sent, recorded
+        before `recorded_before`, of audits still running: (audit, queue, shard indices)."""
+        c = t.shards.c
+        with self._tx("finding shards never queued") as conn:
+            rows = conn.execute(sa.select(c.scan_id, c.queue, c.index).join(
+                t.scans, t.scans.c.id == c.scan_id).where(
+                t.scans.c.status == "running", c.state == "pending", c.queued.is_(None),
+                c.queue.in_(list(queues)), c.updated < recorded_before)
+                .order_by(c.scan_id, c.index)).all()
+        found: dict[tuple[int, str], list[int]] = {}
+        for scan_id, queue, index in rows:
+            found.setdefault((int(scan_id), str(queue)), []).append(int(index))
+        return [(scan_id, queue, indices) for (scan_id, queue), indices in found.items()]
 
     def claim_shard(self, scan_id: int, index: int, worker: str) -> bool:
         """Take the shard for `worker`: False when it is done or cancelled.
