@@ -327,3 +327,96 @@ def test_the_scheduler_starts_each_sites_audit_when_due(
         again = cli(capsys, "audit", "east", *estate.common(), "--resume", line[1])
         assert again.startswith(f"audit {line[1]} of site east: {len(shards)} shard")
         assert broker.llen("site.east") == queued + len(shards)
+
+
+def test_only_shards_an_interrupted_start_left_unsent_are_found(tmp_path: Path) -> None:
+    """What the scheduler queues again: pending shards of a running audit, bound for a
+    site's queue, never sent, recorded long enough ago that no start is still at work."""
+    import datetime as dt
+
+    from camaudit.dist.run import start_sharded_scan
+    from camaudit.model import utcnow
+    from camaudit.pipeline import ScanOptions
+
+    store = Store(str(tmp_path / "queued.db"))
+
+    def record(queue: str | None) -> int:
+        return start_sharded_scan(store, ["127.60.9.0-127.60.9.11"], [],
+                                  ScanOptions(ports=[9]), size=4, queue=queue)
+
+    north, local, south = record("site.north"), record(None), record("site.south")
+    queues = ["site.north", "site.south"]
+    assert store.unqueued_shards(queues, utcnow() - dt.timedelta(minutes=1)) == []
+    later = utcnow() + dt.timedelta(minutes=5)  # as seen five minutes from now
+    assert store.unqueued_shards(queues, later) == [(north, "site.north", [0, 1, 2]),
+                                                    (south, "site.south", [0, 1, 2])]
+    store.mark_queued(north, [0])
+    assert store.claim_shard(north, 1, "a worker")  # running: it was sent after all
+    store.cancel_scan(south)
+    assert store.unqueued_shards(queues, later) == [(north, "site.north", [2])]
+    assert store.unqueued_shards(["site.east"], later) == []
+    assert [s["queue"] for s in store.shards(local)] == [None] * 3  # scan --workers: never
+    store.close()
+
+
+def test_an_audit_whose_start_was_interrupted_gets_its_shards_queued(
+        estate: Estate) -> None:
+    """A scheduler killed while starting an audit (recorded, one message of four sent):
+    the next scheduler queues all four, and the shard queued twice runs once."""
+    import datetime as dt
+
+    import redis
+    import sqlalchemy as sa
+
+    from camaudit.dist import celery_app
+    from camaudit.dist import sites as sites_file
+    from camaudit.model import utcnow
+    from camaudit.store import schema
+
+    for worker in estate.workers:  # nobody takes north's shards until they are all queued
+        if worker.site == "north":
+            worker.stop()
+    store = estate.store()
+    north = sites_file.load(estate.sites)["north"]
+    scan_id = celery_app.create_audit(store, north)
+    celery_app.configure(estate.broker)
+    celery_app.scan_shard.apply_async((scan_id, 0), queue=north.queue)
+    with store.engine.begin() as conn:  # ... and the scheduler was killed three minutes ago
+        conn.execute(sa.update(schema.shards).where(schema.shards.c.scan_id == scan_id)
+                     .values(updated=utcnow() - dt.timedelta(minutes=3)))
+    assert [s["queued"] for s in store.shards(scan_id)] == [None] * 4
+
+    log = estate.tmp / "schedule-again.log"
+    with redis.Redis.from_url(estate.broker) as broker:
+        before = broker.llen(north.queue)
+        assert isinstance(before, int)
+        with log.open("wb") as fh:
+            beat = subprocess.Popen(_camaudit("schedule", *estate.common(), "--state",
+                                              str(estate.tmp / "beat-state-again")),
+                                    stdout=fh, stderr=subprocess.STDOUT, env=ENV)
+        try:
+            _wait("the scheduler to queue the audit's shards",
+                  lambda: f"audit {scan_id}: queued 4 shards" in log.read_text(), 60)
+        finally:
+            beat.send_signal(signal.SIGTERM)
+            beat.wait(15)
+        assert broker.llen(north.queue) == before + 4
+    assert all(s["queued"] is not None for s in store.shards(scan_id))
+
+    worker = estate.start_worker("north")
+
+    def runs() -> list[str]:
+        return [line for line in worker.log.read_text().splitlines()
+                if "camaudit.scan_shard[" in line and " succeeded in " in line]
+
+    _wait("the five messages to be taken", lambda: len(runs()) == 5, 120)
+    assert sum("{'addresses': 0," in line for line in runs()) == 1  # one found shard 0 done
+    assert store.scan(scan_id)["status"] == "done"
+    shards = store.shards(scan_id)
+    assert [s["state"] for s in shards] == ["done"] * 4
+    assert [s["attempts"] for s in shards] == [1] * 4  # shard 0's second message: a no-op
+    north_net = ipaddress.ip_network(estate.north)
+    assert {a.split("#")[0] for a in store.done_addresses(scan_id)} == {
+        d["address"] for d in estate.zoo.devices
+        if ipaddress.ip_address(d["address"]) in north_net}
+    assert store.scan(scan_id)["stats"]["addresses"] == north_net.num_addresses

@@ -30,6 +30,7 @@ from camaudit.dist.run import finish_if_complete, run_shard, run_shard_async, st
 from camaudit.dist.shards import Shard, plan_shards
 from camaudit.model import Device, Finding, Observation
 from camaudit.pipeline import ScanOptions
+from camaudit.scan_commands import device_line
 from camaudit.scope import Scope
 from camaudit.store import Store
 from camaudit.zoo import ZooProcess
@@ -152,6 +153,25 @@ def test_saving_a_host_again_replaces_it_and_its_cameras(tmp_path: Path) -> None
     assert [o.raw for o in store.observations(scan_id, "127.60.9.1")] == [b"x"]
     assert store.done_addresses(scan_id) == {"127.60.9.1", "127.60.9.1#1", "127.60.9.1#2",
                                              "127.60.9.10"}
+
+
+def test_devices_saved_since_a_row_are_read_in_bounded_steps(tmp_path: Path) -> None:
+    """What `scan -v` polls: new rows a few at a time; keys already shown are skipped."""
+    store = Store(str(tmp_path / "after.db"))
+    scan_id = store.create_scan(targets=["127.60.9.0/28"], excludes=[], resolved={},
+                                ports=[80], options={}, policies=["all"], knowledge={},
+                                tool_version="test")
+    store.save_hosts(scan_id, [_host("127.60.9.1", 0, 2), _host("127.60.9.2", 0, 0)])
+    first, last = store.devices_after(scan_id, 0, 2)
+    assert [d.key for d in first] == ["127.60.9.1", "127.60.9.1#1"]
+    rest, end = store.devices_after(scan_id, last, 2)
+    assert [d.key for d in rest] == ["127.60.9.1#2", "127.60.9.2"] and end > last
+    assert store.devices_after(scan_id, end, 2) == ([], end)
+    store.save_host(scan_id, *_host("127.60.9.1", 1, 0))  # saved again: a new row, same key
+    store.save_host(scan_id, *_host("127.60.9.3", 0, 0))
+    again, _ = store.devices_after(scan_id, end, 10, {d.key for d in first + rest})
+    assert [d.key for d in again] == ["127.60.9.3"]
+    store.close()
 
 
 # -- whole scans on the zoo ------------------------------------------------------------
@@ -338,6 +358,37 @@ def test_two_workers_into_postgres_give_the_single_process_inventory(
     addresses = _size(zoo)
     assert len(shards) == -(-addresses // 8) and all(s["state"] == "done" for s in shards)
     assert len({s["worker"] for s in shards}) == 2
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_verbose_prints_each_device_once_when_workers_find_them(
+        zoo: ZooProcess, tmp_path: Path) -> None:
+    """`scan -v --workers 2`: the parent prints the line of every device its workers saved,
+    as one process prints those it finds."""
+    db = tmp_path / "verbose.db"
+    command = _camaudit(*_scope_args(zoo), "--workers", "2", "--shard-size", "8", "--db",
+                        str(db))
+    command[command.index("-q")] = "-v"
+    result = subprocess.run(command, env=ENV, timeout=180, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    printed = [line for line in result.stderr.splitlines()
+               if line.startswith("  ") and _is_address(line.split()[0])]
+    store = Store(str(db))
+    try:
+        scan_id = store.resolve_scan_id("last")
+        assert len({s["worker"] for s in store.shards(scan_id)}) == 2  # found by workers
+        expected = [line for d in store.devices(scan_id) if (line := device_line(d))]
+    finally:
+        store.close()
+    assert len(expected) >= 40
+    assert sorted(printed) == sorted(expected)  # each device's line, each once
 
 
 def test_one_shard_scans_in_process_as_before(zoo: ZooProcess, tmp_path: Path) -> None:

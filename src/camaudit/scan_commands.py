@@ -331,8 +331,11 @@ def _run_sharded(store: Store, scan_id: int, total: int, wanted: int,
                       logins=logins)
     info(f"{left} shards, {count} worker {_plural(count, 'process')}")
     started = time.monotonic()
+    saved = _SavedDevices(store, scan_id) if Verbosity.verbose() else None
     with progress_reporter(total) as report:
         def progress(state: dict[str, Any]) -> None:
+            if saved is not None:
+                saved.poll()
             report(Stats(addresses=state["addresses"], hosts_up=state["hosts"],  # type: ignore[operator]
                          open_ports=state["open_ports"], devices=state["devices"],
                          elapsed=time.monotonic() - started))
@@ -340,6 +343,8 @@ def _run_sharded(store: Store, scan_id: int, total: int, wanted: int,
             run_in_process(store, spec, progress)
         else:
             run_local(store, spec, count, progress)
+        if saved is not None:
+            saved.finish()
     scan = store.scan(scan_id)
     if scan["status"] != "done":
         raise UsageError(f"scan {scan_id} is {scan['status']}, not finished: "
@@ -349,17 +354,59 @@ def _run_sharded(store: Store, scan_id: int, total: int, wanted: int,
 
 
 def _device_line(device: Device) -> None:
-    """-v: one line per host as it is finished (device strings made terminal-safe)."""
+    """-v: one line per host as it is finished."""
+    line = device_line(device)
+    if line is not None:
+        info(line)
+
+
+def device_line(device: Device) -> str | None:
+    """What -v prints for a device (terminal-safe), or None for a host that is not one."""
     if device.device_type in (None, "other") and not device.manufacturer:
-        return
+        return None
     names = " ".join(sanitize(v) for v in (device.manufacturer or "maker?", device.model or "")
                      if v)
     brand = (f" sold as {sanitize(device.brand)}"
              if device.brand and device.brand != device.manufacturer else "")
     worst = _worst(device.findings)
-    info(f"  {device.address:<15} {device.device_type or '?':<8} {names}{brand}"
-         f"{' fw ' + sanitize(device.firmware) if device.firmware else ''}"
-         f"{' · ' + str(len(device.findings)) + ' findings, worst ' + worst if worst else ''}")
+    return (f"  {device.address:<15} {device.device_type or '?':<8} {names}{brand}"
+            f"{' fw ' + sanitize(device.firmware) if device.firmware else ''}"
+            f"{' · ' + str(len(device.findings)) + ' findings, worst ' + worst if worst else ''}")
+
+
+class _SavedDevices:
+    """-v for a sharded scan: the devices worker processes found are in the store, not
+    here, so each progress poll prints those saved since the last one (a bounded read).
+
+    Every device is printed once: a host saved again (a re-run shard) is skipped by its
+    key, as are the hosts a resumed scan had saved before; :meth:`finish` reads the scan
+    from its first row once more, for a device PostgreSQL committed after a higher row
+    id had been read.
+    """
+
+    BATCH = 500  # rows read per poll (about one a second)
+
+    def __init__(self, store: Store, scan_id: int) -> None:
+        self.store, self.scan_id = store, scan_id
+        self.last = 0
+        self.shown = store.done_addresses(scan_id)  # a host's address is its device's key
+
+    def poll(self) -> bool:
+        """Print the next devices saved; False when there were none."""
+        devices, last = self.store.devices_after(self.scan_id, self.last, self.BATCH,
+                                                 self.shown)
+        for device in devices:
+            self.shown.add(device.key)
+            _device_line(device)
+        moved, self.last = last != self.last, last
+        return moved
+
+    def finish(self) -> None:
+        while self.poll():
+            pass
+        self.last = 0
+        while self.poll():
+            pass
 
 
 def digest(makers: Counter[str], kinds: Counter[tuple[str, str]]) -> list[str]:

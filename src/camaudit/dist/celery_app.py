@@ -17,6 +17,12 @@ slowest shard (a shard that outlives it is delivered twice: wasted work, never a
 result). Prefetch 1: a worker holds only the shard it runs. No result backend: results
 live in the store.
 
+Starting an audit is two steps, recording it and sending its messages, and a start killed
+between them (the scheduler or ``camaudit audit`` stopped) would leave shards pending that
+no worker hears of. Each shard records its queue and when its message was sent, and the
+scheduler, when it starts and every 30 s, queues the shards never sent
+(:func:`requeue_interrupted`); a shard sent twice adds nothing (see :func:`enqueue`).
+
 Broker errors become :class:`BrokerError` here and nowhere else.
 """
 
@@ -27,6 +33,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,11 +46,14 @@ from camaudit.credentials import CredentialBook
 from camaudit.dist.run import finish_if_complete, run_shard, start_sharded_scan
 from camaudit.dist.sites import Site, Sites, parse_schedule
 from camaudit.errors import BrokerError, CamauditError, ScopeError, StoreError, UsageError
+from camaudit.model import utcnow
 from camaudit.scope import Scope
 from camaudit.store import Store
 
 #: Longer than the slowest shard: a dead worker's shard comes back after this long.
 DEFAULT_VISIBILITY_TIMEOUT = 3600.0
+#: Seconds between two looks of the scheduler for shards an interrupted start left unsent.
+REQUEUE_EVERY = 30.0
 
 log = logging.getLogger("camaudit.dist")
 
@@ -95,30 +105,64 @@ def _safe(url: str) -> str:
 
 # -- starting an audit ---------------------------------------------------------
 
+#: Messages sent between two records of which shards were queued.
+QUEUE_BATCH = 100
+#: A shard recorded this long ago whose message was never sent belongs to a start that
+#: was interrupted (the scheduler or ``camaudit audit`` killed between recording the audit
+#: and queueing it); longer than queueing the largest audit takes, so that a start still
+#: at work is not doubled.
+QUEUE_GRACE = dt.timedelta(minutes=2)
+
+
+def create_audit(store: Store, site: Site) -> int:
+    """Record the site's audit: a scan and its shards, pending, bound for the site's queue."""
+    return start_sharded_scan(store, list(site.scopes), list(site.exclude),
+                              site.scan_options(), size=site.shard_size, queue=site.queue)
+
 
 def start_audit(store: Store, site: Site) -> int:
     """Create the site's audit (a scan and its shards) and queue every shard on the site."""
-    scan_id = start_sharded_scan(store, list(site.scopes), list(site.exclude),
-                                 site.scan_options(), size=site.shard_size)
+    scan_id = create_audit(store, site)
     enqueue(store, scan_id, site)
     return scan_id
 
 
-def enqueue(store: Store, scan_id: int, site: Site) -> int:
-    """Queue the shards of `scan_id` not yet done on the site's queue; safe to repeat."""
-    count = 0
+def enqueue(store: Store, scan_id: int, site: Site, indices: list[int] | None = None) -> int:
+    """Queue shards of `scan_id` on the site's queue (by default every one not yet done)
+    and record them as queued; returns how many.
+
+    Safe to repeat: a message for a shard already done is a no-op, one for a shard that
+    is running at worst scans it again (host writes replace). Shards are recorded as
+    queued after their messages are sent, so a start killed in between queues a few
+    twice, never none.
+    """
+    if indices is None:
+        indices = [s["index"] for s in store.shards(scan_id)
+                   if s["state"] in ("pending", "running")]
     try:
         with app.producer_or_acquire() as producer:
-            for shard in store.shards(scan_id):
-                if shard["state"] in ("pending", "running"):
-                    scan_shard.apply_async((scan_id, shard["index"]), queue=site.queue,
+            for start in range(0, len(indices), QUEUE_BATCH):
+                batch = indices[start:start + QUEUE_BATCH]
+                for index in batch:
+                    scan_shard.apply_async((scan_id, index), queue=site.queue,
                                            producer=producer, retry=True,
                                            retry_policy={"max_retries": 3})
-                    count += 1
+                store.mark_queued(scan_id, batch)
     except (OperationalError, KombuError, OSError) as exc:
         raise BrokerError(f"cannot queue the shards of audit {scan_id} on "
                           f"{_safe(app.conf.broker_url)}: {exc}") from exc
-    return count
+    return len(indices)
+
+
+def requeue_interrupted(store: Store, sites: Sites,
+                        grace: dt.timedelta = QUEUE_GRACE) -> list[tuple[int, int]]:
+    """Queue the shards that an interrupted start of an audit of one of `sites` recorded
+    but never sent (pending, never queued, recorded over `grace` ago); returns (audit,
+    shards queued) for each audit that had some."""
+    by_queue = {site.queue: site for site in sites}
+    return [(scan_id, enqueue(store, scan_id, by_queue[queue], indices))
+            for scan_id, queue, indices in store.unqueued_shards(list(by_queue),
+                                                                 utcnow() - grace)]
 
 
 # -- the worker's side ---------------------------------------------------------
@@ -231,18 +275,40 @@ class AuditScheduler(PersistentScheduler):  # type: ignore[misc]
     """celery beat whose due entries start their site's audit from here, in the store.
 
     The audit (scan and pending shards) exists as soon as it falls due, so ``camaudit
-    audits`` shows a site whose worker is down as shards waiting, not as nothing.
+    audits`` shows a site whose worker is down as shards waiting, not as nothing. When it
+    starts and every :data:`REQUEUE_EVERY` after, it queues the shards of any audit of its
+    sites whose start was interrupted before they were sent (:func:`requeue_interrupted`).
     """
 
     camaudit_store: Store | None = None  # (celery's own `_store` is its state file)
+    camaudit_requeue_at = 0.0  # time.monotonic() of the next look for unqueued shards
+
+    def camaudit(self) -> Store:
+        if self.camaudit_store is None:
+            self.camaudit_store = Store(self.app.conf.camaudit_db)
+        return self.camaudit_store
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        if time.monotonic() >= self.camaudit_requeue_at:
+            self.camaudit_requeue_at = time.monotonic() + REQUEUE_EVERY
+            self.requeue()
+        return float(super().tick(*args, **kwargs))
+
+    def requeue(self) -> None:
+        try:
+            requeued = requeue_interrupted(self.camaudit(), self.app.conf.camaudit_sites)
+        except CamauditError as exc:  # tried again at the next look
+            log.error("could not queue the shards of interrupted audits: %s", exc)
+            return
+        for scan_id, count in requeued:
+            log.warning("audit %s: queued %s shard%s its interrupted start had not", scan_id,
+                        count, "s" if count != 1 else "")
 
     def apply_entry(self, entry: ScheduleEntry, producer: Any = None) -> None:
         sites: Sites = self.app.conf.camaudit_sites
         name = str(entry.args[0])
         try:
-            if self.camaudit_store is None:
-                self.camaudit_store = Store(self.app.conf.camaudit_db)
-            scan_id = start_audit(self.camaudit_store, sites[name])
+            scan_id = start_audit(self.camaudit(), sites[name])
         except CamauditError as exc:  # one failed start must not stop the other sites'
             log.error("could not start the audit of site %s: %s", name, exc)
         else:

@@ -121,6 +121,8 @@ def schedule(
 
     The audit is created in the store at once (its shards show as pending in ``camaudit
     audits`` until the site's worker takes them) and its shards are queued on the site.
+    Shards of an audit whose start was interrupted before they were queued (a scheduler
+    or ``camaudit audit`` stopped) are queued when this starts and every 30 s after.
     """
     loaded = sites_file.load(sites)
     timed = [site for site in loaded if site.schedule]

@@ -45,10 +45,11 @@ class ScanPlan:
 
 def start_sharded_scan(store: Store, targets: list[str], excludes: list[str],
                        options: ScanOptions, size: int = DEFAULT_SIZE,
-                       scope: Scope | None = None) -> int:
-    """Record a new scan and its shards (all pending); `scope`: already built from targets."""
+                       scope: Scope | None = None, queue: str | None = None) -> int:
+    """Record a new scan and its shards (all pending); `scope`: already built from targets;
+    `queue`: the Celery queue the shards are for (an audit's)."""
     scan_id, scope = new_scan(store, targets, excludes, options, scope=scope)
-    store.add_shards(scan_id, plan_shards(scope, size))
+    store.add_shards(scan_id, plan_shards(scope, size), queue=queue)
     return scan_id
 
 

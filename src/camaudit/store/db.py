@@ -19,7 +19,7 @@ import contextlib
 import datetime as dt
 import ipaddress
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -198,14 +198,19 @@ class Store:
         return list(dict.fromkeys((r[0], r[1]) for r in rows))
 
     # -- shards (dist/) ----------------------------------------------------
-    def add_shards(self, scan_id: int, shards: Iterable[ShardRange]) -> None:
-        """Record the scan's shards as pending; shards already recorded are kept as they are."""
+    def add_shards(self, scan_id: int, shards: Iterable[ShardRange],
+                   queue: str | None = None) -> None:
+        """Record the scan's shards as pending; shards already recorded are kept as they are.
+
+        `queue`: the Celery queue an audit's shards are to be sent to (None: they are run
+        by local workers), recorded with them so that an interrupted start is seen.
+        """
         with self._tx("recording shards") as conn:
             known = set(conn.execute(sa.select(t.shards.c.index).where(
                 t.shards.c.scan_id == scan_id)).scalars())
             now = utcnow()
             rows = [{"scan_id": scan_id, "index": s.index, "first": s.first, "last": s.last,
-                     "state": "pending", "attempts": 0, "updated": now}
+                     "state": "pending", "attempts": 0, "updated": now, "queue": queue}
                     for s in shards if s.index not in known]
             if rows:
                 conn.execute(t.shards.insert(), rows)
@@ -224,6 +229,29 @@ class Store:
         if row is None:
             raise UsageError(f"no shard {index} in scan {scan_id}")
         return {**row, "updated": _utc(row["updated"])}
+
+    def mark_queued(self, scan_id: int, indices: Sequence[int]) -> None:
+        """Record that the messages of these shards were sent."""
+        c = t.shards.c
+        with self._tx("recording queued shards") as conn:
+            conn.execute(t.shards.update().where(
+                c.scan_id == scan_id, c.index.in_(list(indices))).values(queued=utcnow()))
+
+    def unqueued_shards(self, queues: Sequence[str], recorded_before: dt.datetime
+                        ) -> list[tuple[int, str, list[int]]]:
+        """Pending shards bound for one of `queues` whose message was never sent, recorded
+        before `recorded_before`, of audits still running: (audit, queue, shard indices)."""
+        c = t.shards.c
+        with self._tx("finding shards never queued") as conn:
+            rows = conn.execute(sa.select(c.scan_id, c.queue, c.index).join(
+                t.scans, t.scans.c.id == c.scan_id).where(
+                t.scans.c.status == "running", c.state == "pending", c.queued.is_(None),
+                c.queue.in_(list(queues)), c.updated < recorded_before)
+                .order_by(c.scan_id, c.index)).all()
+        found: dict[tuple[int, str], list[int]] = {}
+        for scan_id, queue, index in rows:
+            found.setdefault((int(scan_id), str(queue)), []).append(int(index))
+        return [(scan_id, queue, indices) for (scan_id, queue), indices in found.items()]
 
     def claim_shard(self, scan_id: int, index: int, worker: str) -> bool:
         """Take the shard for `worker`: False when it is done or cancelled.
@@ -472,6 +500,26 @@ class Store:
             loaded = self._devices_by_id(
                 scan_id, sa.select(t.devices).where(t.devices.c.id.in_(chunk)))
             yield from (loaded[device_id] for device_id in chunk)
+
+    def devices_after(self, scan_id: int, after: int, limit: int,
+                      skip: Container[str] = frozenset()) -> tuple[list[Device], int]:
+        """Devices saved with a row id above `after`: of the next `limit` rows, those whose
+        :attr:`Device.key` is not in `skip`; and the last row id read (`after` if none).
+
+        How ``scan -v`` follows what worker processes save: a host saved again gets a
+        new row, so the caller skips the keys it has shown already.
+        """
+        d = t.devices.c
+        with self._tx("reading new devices") as conn:
+            rows = conn.execute(sa.select(d.id, d.address, d.parent, d.channel).where(
+                d.scan_id == scan_id, d.id > after).order_by(d.id).limit(limit)).all()
+        if not rows:
+            return [], after
+        wanted = [r[0] for r in rows
+                  if (f"{r[2]}#{r[3]}" if r[2] is not None else r[1]) not in skip]
+        devices = self._load_devices(scan_id, sa.select(t.devices).where(
+            d.id.in_(wanted))) if wanted else []
+        return devices, int(rows[-1][0])
 
     def _load_devices(self, scan_id: int, query: Any) -> list[Device]:
         return sorted(self._devices_by_id(scan_id, query).values(), key=_device_order)

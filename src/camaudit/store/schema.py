@@ -62,6 +62,10 @@ shards = Table(
     Column("worker", String(200)),  # who runs (or last ran) it
     Column("stats", JSON),  # pipeline.Stats of the run that finished it
     Column("updated", DateTime(timezone=True), nullable=False),
+    # migration 0007: the Celery queue an audit's shard is sent to (null: scan --workers)
+    # and when its message was last sent (null: never, its audit's start was interrupted)
+    Column("queue", String(200)),
+    Column("queued", DateTime(timezone=True)),
     Index("ix_shards_state", "scan_id", "state"),
 )
 
