@@ -46,9 +46,9 @@ def test_kill_9_then_resume_matches_a_clean_scan(tmp_path: Path) -> None:
         subprocess.run(_camaudit("scan", TARGET, "--ports", PORTS, "--db", str(clean_db)),
                        check=True, timeout=120, env=ENV)
         listeners.reset()
-        # 4 sockets: hosts finish (and are saved) one after another. (Under --rate the
-        # sweep's queued attempts hold every rate slot, so no host was saved before the
-        # sweep ended and the kill could land after the last one.)
+        # 4 sockets: hosts finish (and are saved) one after another. (Under --rate 250 a
+        # probe's connection waits behind the sweep attempts already queued, here the
+        # whole of this small scope, so every host was saved within the last second.)
         proc = subprocess.Popen(_camaudit("scan", TARGET, "--ports", PORTS, "--max-sockets",
                                           "4", "--db", str(killed_db)), env=ENV)
         deadline = time.monotonic() + 60
