@@ -194,3 +194,40 @@ def test_a_parked_connection_the_device_closed_or_one_too_old_is_not_used(
     assert _parking_scenario(b"", close_at_once=True, wait=0.1)[1:] == (2, 8)
     monkeypatch.setattr(netio, "PARK_SECONDS", 0.05)
     assert _parking_scenario(b"220 ready\r\n", wait=0.2) == (b"220 ready\r\n", 2, 8)
+
+
+def test_what_a_device_sent_before_resetting_is_still_read() -> None:
+    """A banner followed at once by RST: the banner is evidence; the reset comes after it."""
+    import asyncio
+    import socket
+    import struct
+
+    from camaudit import netio
+
+    address, port = "127.66.5.6", 18023
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 DVR ready\r\n")
+        await writer.drain()
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # RST
+
+    async def scenario() -> tuple[bytes, str]:
+        server = await asyncio.start_server(serve, address, port, reuse_address=True)
+        net = Net(scope=Scope([address]), budget=Budget(max_sockets=8), read_timeout=1.0)
+        try:
+            async with netio.open_tcp(net, address, port) as conn:
+                await asyncio.sleep(0.2)  # the banner and the reset have both arrived
+                first = await conn.read_some()
+                try:
+                    await conn.read_some()
+                except netio.Refused as exc:
+                    return first, str(exc)
+                return first, "no error"
+        finally:
+            server.close()
+
+    first, then = run_async(scenario())
+    assert first == b"220 DVR ready\r\n"
+    assert then.startswith("read failed")
