@@ -404,3 +404,18 @@ def test_one_shard_scans_in_process_as_before(zoo: ZooProcess, tmp_path: Path) -
     assert [d.address for d in store.devices(scan_id)] == [
         d["address"] for d in zoo.devices if d["address"] in
         ("127.60.0.1", "127.60.0.2", "127.60.0.3")]
+
+
+def test_default_shards_give_every_lane_work() -> None:
+    """A 5,000-address scope on 2 workers of 2 lanes: many even shards, not 3 uneven ones
+    (of which one worker took two and did four fifths of the scan)."""
+    from camaudit.dist.local import LANES
+    from camaudit.dist.shards import ONE_PROCESS_MAX, shard_size
+
+    scope = Scope(["127.71.0.0-127.71.19.135"])  # 5,000 addresses
+    shards = plan_shards(scope, shard_size(scope.size, 2))
+    assert len(shards) >= 2 * LANES * 2
+    sizes = [int(ipaddress.ip_address(s.last)) - int(ipaddress.ip_address(s.first)) + 1
+             for s in shards]
+    assert max(sizes[:-1]) == min(sizes[:-1]) and sum(sizes) == scope.size
+    assert scope.size > ONE_PROCESS_MAX

@@ -37,7 +37,7 @@ from camaudit.cliutil import (
 from camaudit.credentials import CredentialBook
 from camaudit.credentials import load as load_logins
 from camaudit.dist.local import WorkerSpec, default_workers, run_in_process, run_local
-from camaudit.dist.shards import plan_shards, shard_size
+from camaudit.dist.shards import ONE_PROCESS_MAX, plan_shards, shard_size
 from camaudit.errors import UsageError
 from camaudit.model import Device, Finding
 from camaudit.pipeline import ScanOptions, Stats, execute, new_scan, resume_point
@@ -245,7 +245,8 @@ def scan(
              "an equal part of --rate and --max-sockets.", min=1)] = None,
     shard_addresses: Annotated[int | None, typer.Option(
         "--shard-size", help="Scope addresses per shard (default: about 8 shards per "
-        "worker, 2,048 to 4,096 addresses each).", min=1)] = None,
+        "worker, 256 to 4,096 addresses each; a scope of 2,048 addresses or fewer is "
+        "scanned in one process unless this is given).", min=1)] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Find, identify and assess the surveillance devices in the given scope."""
@@ -285,7 +286,8 @@ def scan(
                              "to go ahead")
         store = Store(db)
         shards = plan_shards(planned, shard_addresses or shard_size(planned.size, wanted))
-        sharded = min(wanted, len(shards)) > 1
+        sharded = min(wanted, len(shards)) > 1 and (
+            shard_addresses is not None or planned.size > ONE_PROCESS_MAX)
         scan_id, scope = new_scan(store, list(targets or []), list(exclude or []), options,
                                   scope=planned)
         if sharded:

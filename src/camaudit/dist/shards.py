@@ -17,11 +17,15 @@ from camaudit.scope import Scope
 
 #: Scope addresses per shard when nothing else is asked for.
 DEFAULT_SIZE = 4096
+#: A scope of at most this many addresses is scanned in one process (unless a shard
+#: size is asked for): starting worker processes costs about 3 s (2 workers scanned a
+#: 300-device /22 at 0.69x the speed of one process).
+ONE_PROCESS_MAX = 2048
 #: Bounds for :func:`shard_size`: small shards balance the tail of a scan across
-#: workers, large ones keep the bookkeeping per address negligible. Starting worker
-#: processes costs about 3 s (2 workers scanned a 300-device /22 at 0.69x the speed
-#: of one process), so a scope of fewer than 2 x MIN_SIZE addresses stays in one.
-MIN_SIZE = 2048
+#: workers, large ones keep the bookkeeping per address negligible. (With shards of at
+#: least 2,048 addresses, a 5,000-address scope made 3 shards for 2 workers of 2 lanes
+#: each: one worker took two of them and did four fifths of the scan.)
+MIN_SIZE = 256
 #: At most this many shards per scan: a wider scope gets wider shards.
 MAX_SHARDS = 100_000
 #: Shards per worker :func:`shard_size` aims for, so a slow shard does not hold one
