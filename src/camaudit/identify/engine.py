@@ -60,8 +60,10 @@ def fused(observations: Sequence[Observation]) -> dict[str, FieldResult]:
     for obs in observations:
         hits.extend(match_observation(ruleset, obs))
     results = fuse(hits)
-    seen = {(h.rule.id, id(h.observation)) for h in hits}
-    chained = [h for h in _chained_hits(results) if (h.rule.id, id(h.observation)) not in seen]
+    chained = _chained_hits(results)
+    if chained:
+        seen = {(h.rule.id, id(h.observation)) for h in hits}
+        chained = [h for h in chained if (h.rule.id, id(h.observation)) not in seen]
     return fuse(hits + chained) if chained else results
 
 

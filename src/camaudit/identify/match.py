@@ -211,32 +211,112 @@ def match_fields(rule: Rule, fields: dict[str, Any], raw: bytes = b"") -> tuple[
     return _match(rule, _View(fields, raw))
 
 
-def _regex_hits(ruleset: RuleSet, key: tuple[str, str], bucket: Bucket, values: list[str],
-                view: _View) -> tuple[Rule, ...]:
-    """The one-field rules of `bucket` whose regex finds something in `values`, in index
-    order: those without a literal, and those whose literal is in a value.
+#: What a one-field rule found in a field's values, computed from the values alone: for
+#: each value its regex finds something in, in order, the evidence context and the says
+#: templates filled (not yet normalised: that reads the knowledge, which may be reloaded).
+Found = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What a bucket's rules make of one field's values (:func:`_candidates`)."""
+
+    #: One-field rules whose regex finds something, in index order; with what it found
+    #: when the rule reads nothing but this field (no also/absent, no {f:} template).
+    one: tuple[tuple[Rule, Found | None], ...]
+    #: Rules of several fields that pass the literal prefilter on this field; whether
+    #: each reads nothing but its fields.
+    several: tuple[tuple[Rule, tuple[str, ...] | None, bool], ...]
+
+
+_NONE = Candidates((), ())
+
+
+def _value_only(rule: Rule) -> bool:
+    return not rule.also and not rule.absent and not any(
+        "{f:" in template for template in rule.says.values())
+
+
+def _found(rule: Rule, values: list[str]) -> Found:
+    out = []
+    for value in values:
+        found = rule.regex.search(value)
+        if found is not None:
+            filled = tuple((key, _fill(template, found, {})) for key, template in rule.says.items())
+            out.append((_context(value, found), filled))
+    return tuple(out)
+
+
+def _candidates(ruleset: RuleSet, key: tuple[str, str], bucket: Bucket, values: list[str],
+                view: _View) -> Candidates:
+    """The rules of `bucket` worth trying on `values`, in index order: one-field rules
+    whose regex finds something (those without a literal, and those whose literal is
+    in a value), and several-field rules without a literal or with one in a value.
 
     It depends on the values alone, and in an estate they repeat (every camera of a
     model sends the same title, Server header and realm): short values are remembered
     in the rule set's memo (:attr:`RuleSet.memo`), so a repeat costs one lookup.
     """
     if not values:
-        return ()
+        return _NONE
     remember = sum(map(len, values)) <= MEMO_VALUE_CAP
     memo_key = (key, tuple(values))
     if remember and (known := ruleset.memo.get(memo_key)) is not None:
         return known
     candidates = list(bucket.plain)
+    hay = view.folded(key[1]) if bucket.literal or bucket.any_of or bucket.several else ""
     if bucket.literal or bucket.any_of:
-        hay = view.folded(key[1])
         candidates += [rule for literal, rule in bucket.literal if literal in hay]
         candidates += [rule for lits, rule in bucket.any_of if any(lit in hay for lit in lits)]
-    hits = tuple(rule for rule in candidates if any(rule.regex.search(v) for v in values))
+    one: list[tuple[Rule, Found | None]] = []
+    for rule in candidates:
+        if _value_only(rule):
+            found = _found(rule, values)
+            if found:
+                one.append((rule, found))
+        elif any(rule.regex.search(v) for v in values):
+            one.append((rule, None))
+    several = tuple((rule, literals, _value_only(rule)) for rule, literals in bucket.several
+                    if literals is None or any(lit in hay for lit in literals))
+    result = Candidates(tuple(one), several)
     if remember:
         if len(ruleset.memo) >= MEMO_MAX:
             ruleset.memo.clear()
-        ruleset.memo[memo_key] = hits
-    return hits
+        ruleset.memo[memo_key] = result
+    return result
+
+
+def _several_found(ruleset: RuleSet, rule: Rule, literals: tuple[str, ...] | None,
+                   view: _View) -> tuple[tuple[str, Found], ...]:
+    """What a rule of several fields that reads nothing else finds in each of them that
+    passes its prefilter, in the rule's field order; remembered as :func:`_candidates`
+    remembers one field (model grammars read the model and every scope of each reply)."""
+    values = tuple(tuple(view.values(name)) for name in rule.fields)
+    remember = sum(len(v) for field in values for v in field) <= MEMO_VALUE_CAP
+    memo_key = (id(rule), values)
+    if remember and (known := ruleset.several_memo.get(memo_key)) is not None:
+        return known
+    found = tuple((name, seen) for name, field in zip(rule.fields, values, strict=True)
+                  if literals is None or any(lit in view.folded(name) for lit in literals)
+                  if (seen := _found(rule, list(field))))
+    if remember:
+        if len(ruleset.several_memo) >= MEMO_MAX:
+            ruleset.several_memo.clear()
+        ruleset.several_memo[memo_key] = found
+    return found
+
+
+def _first_saying(name: str, found: Found) -> tuple[str, str, dict[str, str]] | None:
+    """As :func:`_match` for a rule that reads only this field, from what it found."""
+    for context, filled in found:
+        says = {}
+        for key, text in filled:
+            value = normalise(key, text)
+            if value:
+                says[key] = value
+        if says:
+            return name, context, says
+    return None
 
 
 def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
@@ -246,6 +326,9 @@ def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
     literal is in none of them is passed over in one sweep (most of recog's
     thousands of rules, on most values), and a rule's regex runs only then.
     """
+    buckets = ruleset.by_probe.get(obs.probe)
+    if buckets is None:
+        return []
     fields = obs.fields if isinstance(obs.fields, dict) else {}
     view = _View(fields, obs.raw)
     names = [*fields, *ruleset.derived.get(obs.probe, ())]
@@ -254,21 +337,26 @@ def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
     hits: list[Hit] = []
     tried: set[str] = set()  # rules of several fields are indexed under each of them
     for name in names:
-        bucket = ruleset.index.get((obs.probe, name))
-        if bucket is None:
+        entry = buckets.get(name)
+        if entry is None:
             continue
-        values = view.values(name)
-        for rule in _regex_hits(ruleset, (obs.probe, name), bucket, values, view):
-            found = _match(rule, view)
+        key, bucket = entry
+        candidates = _candidates(ruleset, key, bucket, view.values(name), view)
+        for rule, seen in candidates.one:
+            found = _match(rule, view) if seen is None else _first_saying(name, seen)
             if found is not None:
                 hits.append(Hit(rule, obs, found[0], found[1], found[2]))
-        for rule, literals in bucket.several:
-            if rule.id in tried or not values:
+        # One that fails the prefilter here may still match under another of its fields,
+        # indexed there too.
+        for rule, literals, value_only in candidates.several:
+            if rule.id in tried:
                 continue
-            if literals is not None and not any(lit in view.folded(name) for lit in literals):
-                continue  # may still match under another of its fields, indexed there too
             tried.add(rule.id)
-            found = _match(rule, view, literals)
+            if value_only:
+                found = next((said for name, seen in _several_found(ruleset, rule, literals, view)
+                              if (said := _first_saying(name, seen)) is not None), None)
+            else:
+                found = _match(rule, view, literals)
             if found is not None:
                 hits.append(Hit(rule, obs, found[0], found[1], found[2]))
     return hits

@@ -21,13 +21,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from camaudit.errors import ConfigError
 from camaudit.identify.normalise import MAKERS, VIDEO
 from camaudit.model import DEVICE_TYPES
+
+if TYPE_CHECKING:
+    from camaudit.identify.match import Candidates, Found
 
 #: Device fields a rule may set.
 SAYABLE: tuple[str, ...] = (
@@ -90,8 +93,14 @@ _FOLD_EXTRA = str.maketrans({"\u0131": "i"})
 
 
 def fold(text: str) -> str:
-    """The form values and literals are compared in by the prefilter."""
-    return text.translate(_FOLD_EXTRA).casefold()
+    """The form values and literals are compared in by the prefilter.
+
+    translate() is slow (a table lookup per character), and the one character it
+    changes is rare: a value without it is only casefolded, which is the same result.
+    """
+    if "\u0131" in text:
+        text = text.translate(_FOLD_EXTRA)
+    return text.casefold()
 
 
 #: Most alternatives a requirement may have (a literal from each branch of an alternation).
@@ -181,17 +190,25 @@ class RuleSet:
     rules: list[Rule] = field(default_factory=list)
     index: dict[tuple[str, str], Bucket] = field(default_factory=dict)
     derived: dict[str, list[str]] = field(default_factory=dict)  # probe -> derived fields
-    #: (probe, field) and values -> the one-field rules whose regex finds them (match.py)
-    memo: dict[tuple[tuple[str, str], tuple[str, ...]], tuple[Rule, ...]] = field(
+    #: the index by probe, then field: (its index key, its bucket)
+    by_probe: dict[str, dict[str, tuple[tuple[str, str], Bucket]]] = field(
         default_factory=dict, repr=False)
+    #: (probe, field) and values -> the rules worth trying on them (match.py)
+    memo: dict[tuple[tuple[str, str], tuple[str, ...]], Candidates] = field(
+        default_factory=dict, repr=False)
+    #: a rule of several fields (by id()) and their values -> what it finds in each
+    several_memo: dict[tuple[int, tuple[tuple[str, ...], ...]],
+                       tuple[tuple[str, Found], ...]] = field(default_factory=dict, repr=False)
 
     def add(self, rule: Rule) -> None:
         self.rules.append(rule)
         self.memo.clear()
+        self.several_memo.clear()
         literals = required_literals(rule.regex)
         for probe in rule.probes:
             for name in rule.fields:
                 bucket = self.index.setdefault((probe, name), Bucket())
+                self.by_probe.setdefault(probe, {})[name] = ((probe, name), bucket)
                 if len(rule.fields) > 1:
                     bucket.several.append((rule, literals))
                 elif literals is None:
