@@ -258,12 +258,30 @@ def _brand_hints(table: dict[str, list[Candidate]], brand: FieldResult) -> None:
         _vote(table, "manufacturer", maker, Support(OEM_HINT_RULE, weight, hit, why))
 
 
-def fuse(hits: Iterable[Hit]) -> dict[str, FieldResult]:
-    """Per device field, the decided value and all candidates, from rule hits."""
-    table: dict[str, list[Candidate]] = {}
+def tally(hits: Iterable[Hit], table: dict[str, list[Candidate]] | None = None
+          ) -> dict[str, list[Candidate]]:
+    """The hits' votes, per device field: a new table, or `table` with them added."""
+    table = {} if table is None else table
     for hit in hits:
         for key, value in hit.says.items():
             _vote(table, key, value, Support(hit.rule.id, hit.weight(key), hit))
+    return table
+
+
+def decide_plain(table: dict[str, list[Candidate]], key: str) -> FieldResult:
+    """The outcome for a field that no other field's outcome changes (not the class,
+    maker or brand): as :func:`decide` would give it, without using `table` up."""
+    return _decide(key, table.get(key, []))
+
+
+def fuse(hits: Iterable[Hit]) -> dict[str, FieldResult]:
+    """Per device field, the decided value and all candidates, from rule hits."""
+    return decide(tally(hits))
+
+
+def decide(table: dict[str, list[Candidate]]) -> dict[str, FieldResult]:
+    """Per device field, the decided value and all candidates, from a tally; the tally
+    is used up (its candidates take the brand's maker hints and confirmations)."""
     results = {key: _decide(key, table.get(key, []))
                for key in SAYABLE if key not in ("manufacturer", "device_type")}
     results["device_type"] = _decide_class(table.get("device_type", []))

@@ -224,17 +224,11 @@ class Candidates:
     #: One-field rules whose regex finds something, in index order; with what it found
     #: when the rule reads nothing but this field (no also/absent, no {f:} template).
     one: tuple[tuple[Rule, Found | None], ...]
-    #: Rules of several fields that pass the literal prefilter on this field; whether
-    #: each reads nothing but its fields.
-    several: tuple[tuple[Rule, tuple[str, ...] | None, bool], ...]
+    #: Rules of several fields that pass the literal prefilter on this field.
+    several: tuple[tuple[Rule, tuple[str, ...] | None], ...]
 
 
 _NONE = Candidates((), ())
-
-
-def _value_only(rule: Rule) -> bool:
-    return not rule.also and not rule.absent and not any(
-        "{f:" in template for template in rule.says.values())
 
 
 def _found(rule: Rule, values: list[str]) -> Found:
@@ -270,13 +264,13 @@ def _candidates(ruleset: RuleSet, key: tuple[str, str], bucket: Bucket, values: 
         candidates += [rule for lits, rule in bucket.any_of if any(lit in hay for lit in lits)]
     one: list[tuple[Rule, Found | None]] = []
     for rule in candidates:
-        if _value_only(rule):
+        if rule.value_only:
             found = _found(rule, values)
             if found:
                 one.append((rule, found))
         elif any(rule.regex.search(v) for v in values):
             one.append((rule, None))
-    several = tuple((rule, literals, _value_only(rule)) for rule, literals in bucket.several
+    several = tuple((rule, literals) for rule, literals in bucket.several
                     if literals is None or any(lit in hay for lit in literals))
     result = Candidates(tuple(one), several)
     if remember:
@@ -286,24 +280,29 @@ def _candidates(ruleset: RuleSet, key: tuple[str, str], bucket: Bucket, values: 
     return result
 
 
-def _several_found(ruleset: RuleSet, rule: Rule, literals: tuple[str, ...] | None,
-                   view: _View) -> tuple[tuple[str, Found], ...]:
-    """What a rule of several fields that reads nothing else finds in each of them that
-    passes its prefilter, in the rule's field order; remembered as :func:`_candidates`
-    remembers one field (model grammars read the model and every scope of each reply)."""
+def _match_several(ruleset: RuleSet, rule: Rule, literals: tuple[str, ...] | None,
+                   view: _View) -> tuple[str, str, dict[str, str]] | None:
+    """:func:`_match` for a rule of several fields that reads nothing else. What it finds
+    in each field that passes its prefilter depends on their values alone, and is
+    remembered as :func:`_candidates` remembers one field (a model grammar reads the
+    model and every scope of each WS-Discovery reply)."""
     values = tuple(tuple(view.values(name)) for name in rule.fields)
-    remember = sum(len(v) for field in values for v in field) <= MEMO_VALUE_CAP
+    remember = sum(len(v) for own in values for v in own) <= MEMO_VALUE_CAP
     memo_key = (id(rule), values)
-    if remember and (known := ruleset.several_memo.get(memo_key)) is not None:
-        return known
-    found = tuple((name, seen) for name, field in zip(rule.fields, values, strict=True)
-                  if literals is None or any(lit in view.folded(name) for lit in literals)
-                  if (seen := _found(rule, list(field))))
-    if remember:
-        if len(ruleset.several_memo) >= MEMO_MAX:
-            ruleset.several_memo.clear()
-        ruleset.several_memo[memo_key] = found
-    return found
+    found = ruleset.several_memo.get(memo_key) if remember else None
+    if found is None:
+        found = tuple((name, seen) for name, own in zip(rule.fields, values, strict=True)
+                      if literals is None or any(lit in view.folded(name) for lit in literals)
+                      if (seen := _found(rule, list(own))))
+        if remember:
+            if len(ruleset.several_memo) >= MEMO_MAX:
+                ruleset.several_memo.clear()
+            ruleset.several_memo[memo_key] = found
+    for name, seen in found:
+        said = _first_saying(name, seen)
+        if said is not None:
+            return said
+    return None
 
 
 def _first_saying(name: str, found: Found) -> tuple[str, str, dict[str, str]] | None:
@@ -348,15 +347,12 @@ def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
                 hits.append(Hit(rule, obs, found[0], found[1], found[2]))
         # One that fails the prefilter here may still match under another of its fields,
         # indexed there too.
-        for rule, literals, value_only in candidates.several:
+        for rule, literals in candidates.several:
             if rule.id in tried:
                 continue
             tried.add(rule.id)
-            if value_only:
-                found = next((said for name, seen in _several_found(ruleset, rule, literals, view)
-                              if (said := _first_saying(name, seen)) is not None), None)
-            else:
-                found = _match(rule, view, literals)
+            found = (_match_several(ruleset, rule, literals, view) if rule.value_only
+                     else _match(rule, view, literals))
             if found is not None:
                 hits.append(Hit(rule, obs, found[0], found[1], found[2]))
     return hits

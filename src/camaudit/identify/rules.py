@@ -18,7 +18,7 @@ import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,6 +79,13 @@ class Rule:
     @property
     def weight(self) -> float:
         return max(self.weights.values())
+
+    @cached_property
+    def value_only(self) -> bool:
+        """Whether what it says rests on its own fields' values alone (no also, no absent,
+        no {f:} template), so that a matcher may remember it per value."""
+        return not self.also and not self.absent and not any(
+            "{f:" in template for template in self.says.values())
 
 
 # The standard library's regex parser, for the literal prefilter (it has no public API).
