@@ -82,7 +82,9 @@ def _evidence(results: dict[str, FieldResult]) -> list[Evidence]:
             sha = ""
             if hit is not None:
                 obs = hit.observation
-                sha = shas.setdefault(id(obs), obs.sha256)
+                sha = shas.get(id(obs), "")
+                if not sha:  # hashed once per observation
+                    sha = shas[id(obs)] = obs.sha256
             hint = support.rule in (OEM_HINT_RULE, MAKER_BRAND_RULE) or hit is None
             out.append(Evidence(
                 rule=support.rule, observation=f"sha256:{sha}" if sha else "",

@@ -226,6 +226,8 @@ class Candidates:
     one: tuple[tuple[Rule, Found | None], ...]
     #: Rules of several fields that pass the literal prefilter on this field.
     several: tuple[tuple[Rule, tuple[str, ...] | None], ...]
+    #: The fields those of them that read nothing but their fields read.
+    reads: tuple[str, ...] = ()
 
 
 _NONE = Candidates((), ())
@@ -272,7 +274,8 @@ def _candidates(ruleset: RuleSet, key: tuple[str, str], bucket: Bucket, values: 
             one.append((rule, None))
     several = tuple((rule, literals) for rule, literals in bucket.several
                     if literals is None or any(lit in hay for lit in literals))
-    result = Candidates(tuple(one), several)
+    reads = dict.fromkeys(name for rule, _ in several if rule.value_only for name in rule.fields)
+    result = Candidates(tuple(one), several, tuple(reads))
     if remember:
         if len(ruleset.memo) >= MEMO_MAX:
             ruleset.memo.clear()
@@ -280,29 +283,38 @@ def _candidates(ruleset: RuleSet, key: tuple[str, str], bucket: Bucket, values: 
     return result
 
 
-def _match_several(ruleset: RuleSet, rule: Rule, literals: tuple[str, ...] | None,
-                   view: _View) -> tuple[str, str, dict[str, str]] | None:
-    """:func:`_match` for a rule of several fields that reads nothing else. What it finds
-    in each field that passes its prefilter depends on their values alone, and is
-    remembered as :func:`_candidates` remembers one field (a model grammar reads the
-    model and every scope of each WS-Discovery reply)."""
-    values = tuple(tuple(view.values(name)) for name in rule.fields)
+#: What each rule of several fields found, in :attr:`Candidates.several` order: for a
+#: value-only rule, each of its fields that passes its prefilter (in the rule's order)
+#: with what it found there; None for a rule that reads more (it is matched each time).
+SeveralFound = tuple[tuple[tuple[str, Found], ...] | None, ...]
+
+
+def _several_found(ruleset: RuleSet, key: tuple[str, str], candidates: Candidates,
+                   view: _View) -> SeveralFound:
+    """What the several-field rules worth trying on this field find in all their fields.
+
+    It depends on the values of the fields they read alone (a model grammar reads the
+    model and every scope of each WS-Discovery reply), and is remembered as
+    :func:`_candidates` remembers one field.
+    """
+    if not candidates.reads:  # none reads only its fields (the memo key holds this field)
+        return (None,) * len(candidates.several)
+    values = tuple(tuple(view.values(name)) for name in candidates.reads)
     remember = sum(len(v) for own in values for v in own) <= MEMO_VALUE_CAP
-    memo_key = (id(rule), values)
-    found = ruleset.several_memo.get(memo_key) if remember else None
-    if found is None:
-        found = tuple((name, seen) for name, own in zip(rule.fields, values, strict=True)
-                      if literals is None or any(lit in view.folded(name) for lit in literals)
-                      if (seen := _found(rule, list(own))))
-        if remember:
-            if len(ruleset.several_memo) >= MEMO_MAX:
-                ruleset.several_memo.clear()
-            ruleset.several_memo[memo_key] = found
-    for name, seen in found:
-        said = _first_saying(name, seen)
-        if said is not None:
-            return said
-    return None
+    memo_key = (key, values)
+    if remember and (known := ruleset.several_memo.get(memo_key)) is not None:
+        return known
+    found = tuple(
+        tuple((name, seen) for name in rule.fields
+              if literals is None or any(lit in view.folded(name) for lit in literals)
+              if (seen := _found(rule, view.values(name))))
+        if rule.value_only else None
+        for rule, literals in candidates.several)
+    if remember:
+        if len(ruleset.several_memo) >= MEMO_MAX:
+            ruleset.several_memo.clear()
+        ruleset.several_memo[memo_key] = found
+    return found
 
 
 def _first_saying(name: str, found: Found) -> tuple[str, str, dict[str, str]] | None:
@@ -347,12 +359,18 @@ def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
                 hits.append(Hit(rule, obs, found[0], found[1], found[2]))
         # One that fails the prefilter here may still match under another of its fields,
         # indexed there too.
-        for rule, literals in candidates.several:
+        if not candidates.several:
+            continue
+        several = _several_found(ruleset, key, candidates, view)
+        for (rule, literals), fields_found in zip(candidates.several, several, strict=True):
             if rule.id in tried:
                 continue
             tried.add(rule.id)
-            found = (_match_several(ruleset, rule, literals, view) if rule.value_only
-                     else _match(rule, view, literals))
+            if fields_found is None:
+                found = _match(rule, view, literals)
+            else:
+                found = next((said for name, seen in fields_found
+                              if (said := _first_saying(name, seen)) is not None), None)
             if found is not None:
                 hits.append(Hit(rule, obs, found[0], found[1], found[2]))
     return hits

@@ -30,7 +30,7 @@ from camaudit.identify.normalise import MAKERS, VIDEO
 from camaudit.model import DEVICE_TYPES
 
 if TYPE_CHECKING:
-    from camaudit.identify.match import Candidates, Found
+    from camaudit.identify.match import Candidates, SeveralFound
 
 #: Device fields a rule may set.
 SAYABLE: tuple[str, ...] = (
@@ -203,9 +203,10 @@ class RuleSet:
     #: (probe, field) and values -> the rules worth trying on them (match.py)
     memo: dict[tuple[tuple[str, str], tuple[str, ...]], Candidates] = field(
         default_factory=dict, repr=False)
-    #: a rule of several fields (by id()) and their values -> what it finds in each
-    several_memo: dict[tuple[int, tuple[tuple[str, ...], ...]],
-                       tuple[tuple[str, Found], ...]] = field(default_factory=dict, repr=False)
+    #: (probe, field) and the values of the fields its several-field rules read -> what
+    #: they find (match.py)
+    several_memo: dict[tuple[tuple[str, str], tuple[tuple[str, ...], ...]], SeveralFound] = \
+        field(default_factory=dict, repr=False)
 
     def add(self, rule: Rule) -> None:
         self.rules.append(rule)
