@@ -17,8 +17,11 @@ times. The sides alternate run by run, so both see the same machine.
 The first pass is the one to quote: a real scan concludes each host once, so caches
 keyed on what devices said (the matcher's memo) hit only when another device said the
 same (every camera of a model sends the same title and realm) — as in this pass. Later
-passes find everything cached, which a scan never does. Rules, policies and knowledge
-are loaded before timing (a scan loads them once, before the first host).
+passes find everything cached, which a scan never does. ``--no-memo`` turns the
+matcher's memo off (every value a miss: an estate where no two devices say the same).
+Rules, policies and knowledge are loaded before timing (a scan loads them once, before
+the first host), and the garbage collector runs as often as during a scan
+(``cliutil.run_async`` sets its threshold).
 
 Each child also writes every device's ``to_json()`` (and unrounded confidence and
 weights); the parent checks that both sides concluded exactly the same. Everything
@@ -28,6 +31,7 @@ stays on 127.0.0.0/8.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -75,11 +79,12 @@ def _device_json(device: Any) -> dict[str, Any]:
     return out
 
 
-def measure(db: Path, reps: int, dump: Path | None) -> dict[str, Any]:
+def measure(db: Path, reps: int, dump: Path | None, memo: bool = True) -> dict[str, Any]:
     """In this (fresh) process: conclude every host of the scan in `db`, `reps` times."""
     from camaudit import pipeline
     from camaudit.assess import load_policies
-    from camaudit.identify import recog
+    from camaudit.cliutil import GC_YOUNG_THRESHOLD
+    from camaudit.identify import match, recog
     from camaudit.identify.oem import brand_links, maker_hints
     from camaudit.identify.rules import load_rules
     from camaudit.knowledge.terms import load_terms
@@ -100,32 +105,37 @@ def measure(db: Path, reps: int, dump: Path | None) -> dict[str, Any]:
     _ = policies.knowledge, brand_links(), maker_hints("Hikvision"), load_terms()
     recog.vendor_name("Hikvision")
 
+    if not memo:
+        match.MEMO_VALUE_CAP = -1  # no value is short enough to be remembered
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     passes: list[float] = []
     results: list[dict[str, Any]] = []
     for rep in range(reps):
         out = []
+        gc.collect()  # each pass starts from the same heap
         started = time.process_time()
         for address in hosts:
             out.append(pipeline.conclude_all(address, observations[address], ports[address],
                                              policies))
         passes.append(time.process_time() - started)
         if rep == 0:
-            memo = len(getattr(ruleset, "memo", ()))
+            remembered = len(ruleset.memo)
             results = [_device_json(d) for device, children in out
                        for d in [device, *(c for c, _ in children)]]
     if dump is not None:
         dump.write_text(json.dumps(results, sort_keys=True, indent=0))
     return {"hosts": len(hosts), "devices": len(results),
             "observations": sum(map(len, observations.values())),
-            "passes": passes, "memo_after_first": memo}
+            "passes": passes, "memo_after_first": remembered}
 
 
-def child(src: str | None, db: Path, reps: int, dump: Path) -> dict[str, Any]:
+def child(src: str | None, db: Path, reps: int, dump: Path, memo: bool) -> dict[str, Any]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (src or str(HERE.parent / "src"), env.get("PYTHONPATH")) if p)
     done = subprocess.run([sys.executable, __file__, "--child", "--db", str(db),
-                           "--reps", str(reps), "--dump", str(dump)],
+                           "--reps", str(reps), "--dump", str(dump),
+                           *([] if memo else ["--no-memo"])],
                           env=env, check=True, capture_output=True, text=True)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
@@ -142,6 +152,8 @@ def main() -> None:
                         help="child processes per side (default 3)")
     parser.add_argument("--before", metavar="SRC", help="also measure the code in this "
                         "src folder and check that it concludes exactly the same")
+    parser.add_argument("--no-memo", action="store_true",
+                        help="turn the matcher's memo off (no value repeats)")
     parser.add_argument("--in-process", action="store_true", help="measure in this process "
                         "(after the scan), for py-spy; prints the raw timings")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -149,21 +161,21 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.child:
-        print(json.dumps(measure(args.db, args.reps, args.dump)))
+        print(json.dumps(measure(args.db, args.reps, args.dump, not args.no_memo)))
         return
     with tempfile.TemporaryDirectory(prefix="identify-cpu-") as tmp:
         db = args.db or Path(tmp) / "zoo.db"
         if not db.exists():
             scan(db, args.count)
         if args.in_process:  # for py-spy: the measurement in this one process
-            print(json.dumps(measure(db, args.reps, args.dump)))
+            print(json.dumps(measure(db, args.reps, args.dump, not args.no_memo)))
             return
         sides = {"after": None, **({"before": args.before} if args.before else {})}
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
         dumps = {name: Path(tmp) / f"{name}.json" for name in sides}
         for _ in range(args.runs):
             for name, src in sides.items():
-                runs[name].append(child(src, db, args.reps, dumps[name]))
+                runs[name].append(child(src, db, args.reps, dumps[name], not args.no_memo))
         first = runs["after"][0]
         print(f"{first['hosts']} hosts, {first['devices']} devices, "
               f"{first['observations']} observations; {args.runs} runs x {args.reps} passes")
