@@ -24,8 +24,8 @@ the first host), and the garbage collector runs as often as during a scan
 (``cliutil.run_async`` sets its threshold).
 
 Each child also writes every device's ``to_json()`` (and unrounded confidence and
-weights); the parent checks that both sides concluded exactly the same. Everything
-stays on 127.0.0.0/8.
+weights) and checks that every pass concluded the same; the parent checks that both
+sides concluded exactly the same. Everything stays on 127.0.0.0/8.
 """
 
 from __future__ import annotations
@@ -118,10 +118,13 @@ def measure(db: Path, reps: int, dump: Path | None, memo: bool = True) -> dict[s
             out.append(pipeline.conclude_all(address, observations[address], ports[address],
                                              policies))
         passes.append(time.process_time() - started)
+        concluded = [_device_json(d) for device, children in out
+                     for d in [device, *(c for c, _ in children)]]
         if rep == 0:
             remembered = len(ruleset.memo)
-            results = [_device_json(d) for device, children in out
-                       for d in [device, *(c for c, _ in children)]]
+            results = concluded
+        elif concluded != results:  # what the memo remembered must change nothing
+            raise SystemExit(f"pass {rep + 1} concluded differently from the first")
     if dump is not None:
         dump.write_text(json.dumps(results, sort_keys=True, indent=0))
     return {"hosts": len(hosts), "devices": len(results),
