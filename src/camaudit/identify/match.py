@@ -7,7 +7,9 @@ capped before matching so that a hostile device cannot make identification
 slow. List fields (ONVIF scopes, HTTP headers, TLS SANs) are matched item by
 item. Derived fields (:data:`DERIVED`, names starting with ``~``) give rule
 sets that match whole protocol strings (recog: the full WWW-Authenticate value,
-an FTP greeting without its reply code) their input.
+an FTP greeting without its reply code) their input. What the rules find in a short
+value rests on the value alone and is remembered (an estate repeats its titles, Server
+headers and realms); only the normal forms are worked out again for each hit.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from camaudit.probes.banner import strip_telnet
 
 #: Longest field value a rule looks at (bodies are 4 KiB by contract; headroom).
 VALUE_CAP = 8 * 1024
-#: Values (of one field, together) up to this many characters are remembered with the
-#: rules they match (:func:`_regex_hits`), in a memo of at most MEMO_MAX entries that is
-#: emptied when full: a few MB at most.
+#: Values (of one field, together) up to this many characters are remembered with what
+#: the rules find in them (:func:`_candidates`, :func:`_several_found`), in two memos of
+#: at most MEMO_MAX entries each, emptied when full: a few MB at most.
 MEMO_VALUE_CAP = 1024
 MEMO_MAX = 4096
 _TEMPLATE = re.compile(r"\{(\w+|f:\w+)(\|uri)?\}")
@@ -244,7 +246,7 @@ class Candidates(NamedTuple):
     one: tuple[tuple[Rule, Found | None], ...]
     #: Rules of several fields that pass the literal prefilter on this field.
     several: tuple[tuple[Rule, tuple[str, ...] | None], ...]
-    #: The fields those of them that read nothing but their fields read.
+    #: The fields read by those of them whose outcome rests on these fields alone.
     reads: tuple[str, ...] = ()
 
 
@@ -348,6 +350,16 @@ def _first_saying(name: str, found: Found) -> tuple[str, str, dict[str, str]] | 
     return None
 
 
+def _first_saying_of(fields_found: tuple[tuple[str, Found], ...]
+                     ) -> tuple[str, str, dict[str, str]] | None:
+    """As :func:`_match` for a rule of several fields that reads only them."""
+    for name, found in fields_found:
+        said = _first_saying(name, found)
+        if said is not None:
+            return said
+    return None
+
+
 def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
     """Every rule hit on `obs` (one hit per rule at most).
 
@@ -365,11 +377,8 @@ def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
         names.append(RAW_FIELD)
     hits: list[Hit] = []
     tried: set[str] = set()  # rules of several fields are indexed under each of them
-    for name in names:
-        entry = buckets.get(name)
-        if entry is None:
-            continue
-        key, bucket = entry
+    for name in [name for name in names if name in buckets]:
+        key, bucket = buckets[name]
         candidates = _candidates(ruleset, key, bucket, view.values(name), view)
         for rule, seen in candidates.one:
             found = _match(rule, view) if seen is None else _first_saying(name, seen)
@@ -384,11 +393,8 @@ def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
             if rule.id in tried:
                 continue
             tried.add(rule.id)
-            if fields_found is None:
-                found = _match(rule, view, literals)
-            else:
-                found = next((said for name, seen in fields_found
-                              if (said := _first_saying(name, seen)) is not None), None)
+            found = (_match(rule, view, literals) if fields_found is None
+                     else _first_saying_of(fields_found))
             if found is not None:
                 hits.append(Hit(rule, obs, found[0], found[1], found[2]))
     return hits
