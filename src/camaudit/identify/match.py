@@ -57,89 +57,43 @@ def _text(value: Any) -> str:
     return str(value)[:VALUE_CAP]
 
 
-class _View:
-    """One observation's field values, each read (and folded) once for all rules."""
-
-    def __init__(self, fields: dict[str, Any], raw: bytes) -> None:
-        self.fields, self.raw = fields, raw
-        self._values: dict[str, list[str]] = {}
-        self._folded: dict[str, str] = {}
-        self._headers: dict[str, list[str]] | None = None
-
-    def values(self, name: str) -> list[str]:
-        found = self._values.get(name)
-        if found is None:
-            found = self._values[name] = self._read(name)
-        return found
-
-    def _read(self, name: str) -> list[str]:
-        if name == RAW_FIELD:
-            return [self.raw[:RAW_TEXT_CAP].decode("utf-8", "replace")] if self.raw else []
-        if name in DERIVED:
-            return [v[:VALUE_CAP] for v in DERIVED[name](self)]
-        value = self.fields.get(name)
-        if value is None:
-            return []
-        if isinstance(value, list | tuple):
-            return [_text(v) for v in value[:256] if v is not None]
-        return [_text(value)]
-
-    def folded(self, name: str) -> str:
-        """The field's values folded and joined: what a required literal is looked for in."""
-        hay = self._folded.get(name)
-        if hay is None:
-            hay = self._folded[name] = "\0".join(fold(v) for v in self.values(name))
-        return hay
-
-    def headers(self, prefix: str) -> list[str]:
-        """The headers (of the first 256) whose case-folded text starts with `prefix`, a
-        header name and its colon: grouped by that start once for every header field."""
-        if self._headers is None:
-            listed = self.fields.get("headers")
-            self._headers = {}
-            for header in listed[:256] if isinstance(listed, list) else []:
-                text = str(header)
-                folded = text.casefold()
-                self._headers.setdefault(folded[:folded.find(":") + 1], []).append(text)
-        return self._headers.get(prefix, [])
-
-
-def _header(name: str) -> Callable[[_View], list[str]]:
+def _header(name: str) -> Callable[[dict[str, Any], bytes], list[str]]:
     prefix = name.casefold() + ":"
 
-    def values(view: _View) -> list[str]:
-        return [text[len(prefix):].strip() for text in view.headers(prefix)]
+    def values(fields: dict[str, Any], _raw: bytes) -> list[str]:
+        headers = fields.get("headers")
+        items = headers if isinstance(headers, list) else []
+        return [str(h)[len(prefix):].strip() for h in items[:256]
+                if str(h).casefold().startswith(prefix)]
     return values
 
 
 _WWW_AUTHENTICATE = _header("WWW-Authenticate")
 
 
-def _www_authenticate(view: _View) -> list[str]:
+def _www_authenticate(fields: dict[str, Any], raw: bytes) -> list[str]:
     """The WWW-Authenticate values; rebuilt from scheme and realm when headers are not kept
     (nmap's http-auth output, a thread that quotes only the realm), RFC 7235 4.1 syntax."""
-    found = _WWW_AUTHENTICATE(view)
-    fields = view.fields
+    found = _WWW_AUTHENTICATE(fields, raw)
     realm = fields.get("realm")
     if not found and "headers" not in fields and isinstance(realm, str):
         found = [f'{fields.get("auth_scheme") or "Basic"} realm="{realm}"']
     return found
 
 
-def _favicon_md5(view: _View) -> list[str]:
-    value = view.fields.get("favicon_md5")
+def _favicon_md5(fields: dict[str, Any], _raw: bytes) -> list[str]:
+    value = fields.get("favicon_md5")
     return [value.lower()] if isinstance(value, str) else []
 
 
 def _greeting(service: str, strip: str = "",
-              lines: int = 0) -> Callable[[_View], list[str]]:
+              lines: int = 0) -> Callable[[dict[str, Any], bytes], list[str]]:
     """A server's greeting as it sent it (telnet negotiation removed; the tidied banner
     field when the raw bytes are not kept). With `strip`, CRLF line ends become LF, the
     first `lines` lines are kept (0: all) and what `strip` matches is cut from each."""
     cut = re.compile(strip, re.M) if strip else None
 
-    def values(view: _View) -> list[str]:
-        fields, raw = view.fields, view.raw
+    def values(fields: dict[str, Any], raw: bytes) -> list[str]:
         banner = fields.get("banner")
         if fields.get("service") != service or not isinstance(banner, str):
             return []
@@ -155,7 +109,7 @@ def _greeting(service: str, strip: str = "",
 
 
 #: Derived fields: what a rule set that reads whole protocol strings matches on.
-DERIVED: dict[str, Callable[[_View], list[str]]] = {
+DERIVED: dict[str, Callable[[dict[str, Any], bytes], list[str]]] = {
     "~www_authenticate": _www_authenticate,
     "~set_cookie": _header("Set-Cookie"),
     "~x_powered_by": _header("X-Powered-By"),
@@ -168,7 +122,16 @@ DERIVED: dict[str, Callable[[_View], list[str]]] = {
 
 def field_values(fields: dict[str, Any], name: str, raw: bytes = b"") -> list[str]:
     """The text values of field `name` (items of a list field; [] when absent)."""
-    return _View(fields, raw).values(name)
+    if name == RAW_FIELD:
+        return [raw[:RAW_TEXT_CAP].decode("utf-8", "replace")] if raw else []
+    if name in DERIVED:
+        return [v[:VALUE_CAP] for v in DERIVED[name](fields, raw)]
+    value = fields.get(name)
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [_text(v) for v in value[:256] if v is not None]
+    return [_text(value)]
 
 
 def _fill(template: str, match: re.Match[str], fields: dict[str, Any]) -> str:
@@ -191,6 +154,28 @@ def _context(value: str, found: re.Match[str], room: int = 40) -> str:
         return value
     start, end = max(0, found.start() - room), min(len(value), found.end() + room)
     return ("…" if start else "") + value[start:end] + ("…" if end < len(value) else "")
+
+
+class _View:
+    """One observation's field values, each read (and folded) once for all rules."""
+
+    def __init__(self, fields: dict[str, Any], raw: bytes) -> None:
+        self.fields, self.raw = fields, raw
+        self._values: dict[str, list[str]] = {}
+        self._folded: dict[str, str] = {}
+
+    def values(self, name: str) -> list[str]:
+        found = self._values.get(name)
+        if found is None:
+            found = self._values[name] = field_values(self.fields, name, self.raw)
+        return found
+
+    def folded(self, name: str) -> str:
+        """The field's values folded and joined: what a required literal is looked for in."""
+        hay = self._folded.get(name)
+        if hay is None:
+            hay = self._folded[name] = "\0".join(fold(v) for v in self.values(name))
+        return hay
 
 
 def _conditions_hold(rule: Rule, view: _View) -> bool:
