@@ -302,11 +302,13 @@ def assess(device: Device, policies: PolicySet, *, today: date | None = None) ->
     if mid:
         name = makers.canonical(device.manufacturer) or device.manufacturer or mid
         sensitive = device.site is not None and device.site in policies.sensitive_sites
+        reached: restrict.Reach | None = None
         for rid in sorted(policies.regimes):
             regime = kb.regimes[rid]
             if mid in regime.makers and regime.covers(device.device_type):
+                reached = reached or restrict.reach(device, name, mid, kb)
                 findings.append(restrict.restriction(device, regime, name, mid, policies,
-                                                     sensitive))
+                                                     sensitive, reached))
     findings.extend(restrict.component_leads(device, policies, mid, {f.id for f in findings}))
     if device.manufacturer:
         key = mid or makers.norm(device.manufacturer)

@@ -21,6 +21,7 @@ Every date, company and scope phrase in the text comes from the knowledge files
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from camaudit.assess.policy import PolicySet
@@ -143,14 +144,31 @@ def basis(regime: Regime, policies: PolicySet) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Reach:
+    """What every restriction finding of one device says alike, worked out once."""
+
+    route: str
+    period: tuple[Status, str] | None
+    evidence: tuple[str, ...]
+
+
+def reach(device: Device, maker_name: str, mid: str, kb: KnowledgeBase) -> Reach:
+    """How the device's maker `mid` is reached, and where it falls in a brand's ownership."""
+    return Reach(route(device, maker_name, mid, kb), period(device, mid, maker_name, kb),
+                 tuple(_evidence(device, ("manufacturer", "brand"))))
+
+
 def restriction(device: Device, regime: Regime, maker_name: str, mid: str,
-                policies: PolicySet, sensitive: bool) -> Finding:
-    """The finding for a device whose maker `regime` names (or whose rule reaches it)."""
-    kb = policies.knowledge
+                policies: PolicySet, sensitive: bool, reached: Reach | None = None) -> Finding:
+    """The finding for a device whose maker `regime` names (or whose rule reaches it);
+    `reached`: :func:`reach` of the device, when it is already known."""
+    if reached is None:
+        reached = reach(device, maker_name, mid, policies.knowledge)
     severity = regime.severity
-    parts = [route(device, maker_name, mid, kb)]
+    parts = [reached.route]
     status: Status = "open"
-    found = period(device, mid, maker_name, kb)
+    found = reached.period
     if found is not None:
         status, text = found
         parts.append(text)
@@ -174,7 +192,7 @@ def restriction(device: Device, regime: Regime, maker_name: str, mid: str,
         id=regime.id, kind="restriction", severity=severity,  # type: ignore[arg-type]
         status=status, title=f"{maker_name} equipment {title}", source=regime.source,
         regime=regime.id, detail=". ".join(parts) + f". {applies}",
-        basis=basis(regime, policies), evidence=_evidence(device, ("manufacturer", "brand")))
+        basis=basis(regime, policies), evidence=list(reached.evidence))
 
 
 def component_leads(device: Device, policies: PolicySet, mid: str | None,

@@ -16,7 +16,9 @@ from camaudit.identify.fusion import (
     FieldResult,
     confidence,
     conflicts,
-    fuse,
+    decide,
+    decide_plain,
+    tally,
 )
 from camaudit.identify.match import Hit, match_observation
 from camaudit.identify.rules import SAYABLE, load_rules
@@ -53,16 +55,19 @@ def _chained_hits(results: dict[str, FieldResult]) -> list[Hit]:
 
 
 def fused(observations: Sequence[Observation]) -> dict[str, FieldResult]:
-    """Every rule hit on these observations, fused per device field; the decided model and
-    MAC then read by the chained rules, and fused again only when those add a hit."""
+    """Every rule hit on these observations, fused per device field, with the hits of the
+    chained rules on the model and MAC the other hits decide (no other field's outcome
+    changes those two, so they are decided first, and everything once, after)."""
     ruleset = load_rules()
     hits: list[Hit] = []
     for obs in observations:
         hits.extend(match_observation(ruleset, obs))
-    results = fuse(hits)
-    seen = {(h.rule.id, id(h.observation)) for h in hits}
-    chained = [h for h in _chained_hits(results) if (h.rule.id, id(h.observation)) not in seen]
-    return fuse(hits + chained) if chained else results
+    table = tally(hits)
+    chained = _chained_hits({key: decide_plain(table, key) for key in CHAINED})
+    if chained:
+        seen = {(h.rule.id, id(h.observation)) for h in hits}
+        tally([h for h in chained if (h.rule.id, id(h.observation)) not in seen], table)
+    return decide(table)
 
 
 def _evidence(results: dict[str, FieldResult]) -> list[Evidence]:
@@ -77,7 +82,9 @@ def _evidence(results: dict[str, FieldResult]) -> list[Evidence]:
             sha = ""
             if hit is not None:
                 obs = hit.observation
-                sha = shas.setdefault(id(obs), obs.sha256)
+                sha = shas.get(id(obs), "")
+                if not sha:  # hashed once per observation
+                    sha = shas[id(obs)] = obs.sha256
             hint = support.rule in (OEM_HINT_RULE, MAKER_BRAND_RULE) or hit is None
             out.append(Evidence(
                 rule=support.rule, observation=f"sha256:{sha}" if sha else "",

@@ -64,6 +64,9 @@ SURVEILLANCE_CLASSES = (*VIDEO_CLASSES, "vms", VIDEO, "surveillance")
 _EVIDENCE_OF = {"~www_authenticate": "realm", "~favicon_md5": "favicon_md5",
                 "~ftp_banner": "banner", "~telnet_banner": "banner", "~ssh_banner": "banner"}
 
+#: Case-folded maker name -> the maker's own name (reversed: the first of MAKERS wins).
+_OWN_NAMES = {m.casefold(): m for m in reversed(MAKERS)}
+
 OEM_HINT_RULE = "oem-brand-hint"
 MAKER_BRAND_RULE = "maker-confirms-brand"
 
@@ -98,11 +101,15 @@ def evidence_key(support: Support) -> tuple[int, str, str]:
 class Candidate:
     key: str
     value: str
-    support: dict[str, Support] = field(default_factory=dict)
+    support: dict[str, Support] = field(default_factory=dict)  # changed only by add()
+    _score: float | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def score(self) -> float:
-        """Noisy-OR over distinct pieces of evidence (:func:`evidence_key`)."""
+        """Noisy-OR over distinct pieces of evidence (:func:`evidence_key`); kept until the
+        next add(), as ranking reads it many times."""
+        if self._score is not None:
+            return self._score
         best: dict[tuple[int, str, str], float] = {}
         for s in self.support.values():
             key = evidence_key(s)
@@ -110,12 +117,14 @@ class Candidate:
         miss = 1.0
         for weight in best.values():
             miss *= 1.0 - weight
-        return 1.0 - miss
+        self._score = 1.0 - miss
+        return self._score
 
     def add(self, support: Support, value: str) -> None:
         old = self.support.get(support.rule)
         if old is None or support.weight > old.weight:
             self.support[support.rule] = support
+            self._score = None
         if len(value) > len(self.value):  # firmware: the fuller spelling wins
             self.value = value
 
@@ -209,8 +218,7 @@ def _decide_class(cands: list[Candidate]) -> FieldResult:
 def _oem_over_maker_name(brand: FieldResult) -> FieldResult:
     """An OEM brand set-able on its own outranks its maker's own name as the brand."""
     winner = brand.winner
-    own = {m.casefold() for m in MAKERS}
-    if winner is None or winner.value.casefold() not in own:
+    if winner is None or winner.value.casefold() not in _OWN_NAMES:
         return brand
     for cand in brand.candidates[1:]:
         if cand.score < THRESHOLD:
@@ -243,19 +251,37 @@ def _brand_hints(table: dict[str, list[Candidate]], brand: FieldResult) -> None:
     if winner is None:
         return
     hit = next((s.hit for s in winner.support.values() if s.hit is not None), None)
-    own = next((m for m in MAKERS if m.casefold() == winner.value.casefold()), None)
+    own = _OWN_NAMES.get(winner.value.casefold())
     hints = ((own, OWN_NAME_HINT, f"brand shown is the maker's own name {own!r}"),) \
         if own else maker_hints(winner.value)
     for maker, weight, why in hints:
         _vote(table, "manufacturer", maker, Support(OEM_HINT_RULE, weight, hit, why))
 
 
-def fuse(hits: Iterable[Hit]) -> dict[str, FieldResult]:
-    """Per device field, the decided value and all candidates, from rule hits."""
-    table: dict[str, list[Candidate]] = {}
+def tally(hits: Iterable[Hit], table: dict[str, list[Candidate]] | None = None
+          ) -> dict[str, list[Candidate]]:
+    """The hits' votes, per device field: a new table, or `table` with them added."""
+    table = {} if table is None else table
     for hit in hits:
         for key, value in hit.says.items():
             _vote(table, key, value, Support(hit.rule.id, hit.weight(key), hit))
+    return table
+
+
+def decide_plain(table: dict[str, list[Candidate]], key: str) -> FieldResult:
+    """The outcome for a field that no other field's outcome changes (not the class,
+    maker or brand): as :func:`decide` would give it, without using `table` up."""
+    return _decide(key, table.get(key, []))
+
+
+def fuse(hits: Iterable[Hit]) -> dict[str, FieldResult]:
+    """Per device field, the decided value and all candidates, from rule hits."""
+    return decide(tally(hits))
+
+
+def decide(table: dict[str, list[Candidate]]) -> dict[str, FieldResult]:
+    """Per device field, the decided value and all candidates, from a tally; the tally
+    is used up (its candidates take the brand's maker hints and confirmations)."""
     results = {key: _decide(key, table.get(key, []))
                for key in SAYABLE if key not in ("manufacturer", "device_type")}
     results["device_type"] = _decide_class(table.get("device_type", []))

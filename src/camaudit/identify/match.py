@@ -7,7 +7,9 @@ capped before matching so that a hostile device cannot make identification
 slow. List fields (ONVIF scopes, HTTP headers, TLS SANs) are matched item by
 item. Derived fields (:data:`DERIVED`, names starting with ``~``) give rule
 sets that match whole protocol strings (recog: the full WWW-Authenticate value,
-an FTP greeting without its reply code) their input.
+an FTP greeting without its reply code) their input. What the rules find in a short
+value rests on the value alone and is remembered (an estate repeats its titles, Server
+headers and realms); only the normal forms are worked out again for each hit.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from camaudit.identify.normalise import normalise
@@ -25,9 +27,9 @@ from camaudit.probes.banner import strip_telnet
 
 #: Longest field value a rule looks at (bodies are 4 KiB by contract; headroom).
 VALUE_CAP = 8 * 1024
-#: Values (of one field, together) up to this many characters are remembered with the
-#: rules they match (:func:`_regex_hits`), in a memo of at most MEMO_MAX entries that is
-#: emptied when full: a few MB at most.
+#: Values (of one field, together) up to this many characters are remembered with what
+#: the rules find in them (:func:`_candidates`, :func:`_several_found`), in two memos of
+#: at most MEMO_MAX entries each, emptied when full: a few MB at most.
 MEMO_VALUE_CAP = 1024
 MEMO_MAX = 4096
 _TEMPLATE = re.compile(r"\{(\w+|f:\w+)(\|uri)?\}")
@@ -66,10 +68,13 @@ def _header(name: str) -> Callable[[dict[str, Any], bytes], list[str]]:
     return values
 
 
+_WWW_AUTHENTICATE = _header("WWW-Authenticate")
+
+
 def _www_authenticate(fields: dict[str, Any], raw: bytes) -> list[str]:
     """The WWW-Authenticate values; rebuilt from scheme and realm when headers are not kept
     (nmap's http-auth output, a thread that quotes only the realm), RFC 7235 4.1 syntax."""
-    found = _header("WWW-Authenticate")(fields, raw)
+    found = _WWW_AUTHENTICATE(fields, raw)
     realm = fields.get("realm")
     if not found and "headers" not in fields and isinstance(realm, str):
         found = [f'{fields.get("auth_scheme") or "Basic"} realm="{realm}"']
@@ -211,32 +216,133 @@ def match_fields(rule: Rule, fields: dict[str, Any], raw: bytes = b"") -> tuple[
     return _match(rule, _View(fields, raw))
 
 
-def _regex_hits(ruleset: RuleSet, key: tuple[str, str], bucket: Bucket, values: list[str],
-                view: _View) -> tuple[Rule, ...]:
-    """The one-field rules of `bucket` whose regex finds something in `values`, in index
-    order: those without a literal, and those whose literal is in a value.
+#: What a one-field rule found in a field's values, computed from the values alone: for
+#: each value its regex finds something in, in order, the evidence context and the says
+#: templates filled (not yet normalised: that reads the knowledge, which may be reloaded).
+Found = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+
+
+class Candidates(NamedTuple):
+    """What a bucket's rules make of one field's values (:func:`_candidates`); a named
+    tuple, as one is made for every value the memo has not seen."""
+
+    #: One-field rules whose regex finds something, in index order; with what it found
+    #: when the rule reads nothing but this field (no also/absent, no {f:} template).
+    one: tuple[tuple[Rule, Found | None], ...]
+    #: Rules of several fields that pass the literal prefilter on this field.
+    several: tuple[tuple[Rule, tuple[str, ...] | None], ...]
+    #: The fields read by those of them whose outcome rests on these fields alone.
+    reads: tuple[str, ...] = ()
+
+
+_NONE = Candidates((), ())
+
+
+def _found(rule: Rule, values: list[str]) -> Found:
+    out = []
+    for value in values:
+        found = rule.regex.search(value)
+        if found is not None:
+            filled = tuple((key, _fill(template, found, {})) for key, template in rule.says.items())
+            out.append((_context(value, found), filled))
+    return tuple(out)
+
+
+def _candidates(ruleset: RuleSet, key: tuple[str, str], bucket: Bucket, values: list[str],
+                view: _View) -> Candidates:
+    """The rules of `bucket` worth trying on `values`, in index order: one-field rules
+    whose regex finds something (those without a literal, and those whose literal is
+    in a value), and several-field rules without a literal or with one in a value.
 
     It depends on the values alone, and in an estate they repeat (every camera of a
     model sends the same title, Server header and realm): short values are remembered
     in the rule set's memo (:attr:`RuleSet.memo`), so a repeat costs one lookup.
     """
     if not values:
-        return ()
+        return _NONE
     remember = sum(map(len, values)) <= MEMO_VALUE_CAP
     memo_key = (key, tuple(values))
     if remember and (known := ruleset.memo.get(memo_key)) is not None:
         return known
     candidates = list(bucket.plain)
+    hay = view.folded(key[1]) if bucket.literal or bucket.any_of or bucket.several else ""
     if bucket.literal or bucket.any_of:
-        hay = view.folded(key[1])
         candidates += [rule for literal, rule in bucket.literal if literal in hay]
         candidates += [rule for lits, rule in bucket.any_of if any(lit in hay for lit in lits)]
-    hits = tuple(rule for rule in candidates if any(rule.regex.search(v) for v in values))
+    one: list[tuple[Rule, Found | None]] = []
+    for rule in candidates:
+        if rule.value_only:
+            found = _found(rule, values)
+            if found:
+                one.append((rule, found))
+        elif any(rule.regex.search(v) for v in values):
+            one.append((rule, None))
+    several = tuple((rule, literals) for rule, literals in bucket.several
+                    if literals is None or any(lit in hay for lit in literals))
+    reads = dict.fromkeys(name for rule, _ in several if rule.value_only for name in rule.fields)
+    result = Candidates(tuple(one), several, tuple(reads))
     if remember:
         if len(ruleset.memo) >= MEMO_MAX:
             ruleset.memo.clear()
-        ruleset.memo[memo_key] = hits
-    return hits
+        ruleset.memo[memo_key] = result
+    return result
+
+
+#: What each rule of several fields found, in :attr:`Candidates.several` order: for a
+#: value-only rule, each of its fields that passes its prefilter (in the rule's order)
+#: with what it found there; None for a rule that reads more (it is matched each time).
+SeveralFound = tuple[tuple[tuple[str, Found], ...] | None, ...]
+
+
+def _several_found(ruleset: RuleSet, key: tuple[str, str], candidates: Candidates,
+                   view: _View) -> SeveralFound:
+    """What the several-field rules worth trying on this field find in all their fields.
+
+    It depends on the values of the fields they read alone (a model grammar reads the
+    model and every scope of each WS-Discovery reply), and is remembered as
+    :func:`_candidates` remembers one field.
+    """
+    if not candidates.reads:  # none reads only its fields (the memo key holds this field)
+        return (None,) * len(candidates.several)
+    values = tuple(tuple(view.values(name)) for name in candidates.reads)
+    remember = sum(len(v) for own in values for v in own) <= MEMO_VALUE_CAP
+    memo_key = (key, values)
+    if remember and (known := ruleset.several_memo.get(memo_key)) is not None:
+        return known
+    found = tuple(
+        tuple((name, seen) for name in rule.fields
+              if literals is None or any(lit in view.folded(name) for lit in literals)
+              if (seen := _found(rule, view.values(name))))
+        if rule.value_only else None
+        for rule, literals in candidates.several)
+    if remember:
+        if len(ruleset.several_memo) >= MEMO_MAX:
+            ruleset.several_memo.clear()
+        ruleset.several_memo[memo_key] = found
+    return found
+
+
+def _first_saying(name: str, found: Found) -> tuple[str, str, dict[str, str]] | None:
+    """As :func:`_match` for a rule that reads only this field, from what it found."""
+    for context, filled in found:
+        says = {}
+        for key, text in filled:
+            value = normalise(key, text)
+            if value:
+                says[key] = value
+        if says:
+            return name, context, says
+    return None
+
+
+def _first_saying_of(fields_found: tuple[tuple[str, Found], ...]
+                     ) -> tuple[str, str, dict[str, str]] | None:
+    """As :func:`_match` for a rule of several fields that reads only them."""
+    for name, found in fields_found:
+        said = _first_saying(name, found)
+        if said is not None:
+            return said
+    return None
 
 
 def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
@@ -246,6 +352,9 @@ def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
     literal is in none of them is passed over in one sweep (most of recog's
     thousands of rules, on most values), and a rule's regex runs only then.
     """
+    buckets = ruleset.by_probe.get(obs.probe)
+    if buckets is None:
+        return []
     fields = obs.fields if isinstance(obs.fields, dict) else {}
     view = _View(fields, obs.raw)
     names = [*fields, *ruleset.derived.get(obs.probe, ())]
@@ -253,22 +362,24 @@ def match_observation(ruleset: RuleSet, obs: Observation) -> list[Hit]:
         names.append(RAW_FIELD)
     hits: list[Hit] = []
     tried: set[str] = set()  # rules of several fields are indexed under each of them
-    for name in names:
-        bucket = ruleset.index.get((obs.probe, name))
-        if bucket is None:
-            continue
-        values = view.values(name)
-        for rule in _regex_hits(ruleset, (obs.probe, name), bucket, values, view):
-            found = _match(rule, view)
+    for name in [name for name in names if name in buckets]:
+        key, bucket = buckets[name]
+        candidates = _candidates(ruleset, key, bucket, view.values(name), view)
+        for rule, seen in candidates.one:
+            found = _match(rule, view) if seen is None else _first_saying(name, seen)
             if found is not None:
                 hits.append(Hit(rule, obs, found[0], found[1], found[2]))
-        for rule, literals in bucket.several:
-            if rule.id in tried or not values:
+        # One that fails the prefilter here may still match under another of its fields,
+        # indexed there too.
+        if not candidates.several:
+            continue
+        several = _several_found(ruleset, key, candidates, view)
+        for (rule, literals), fields_found in zip(candidates.several, several, strict=True):
+            if rule.id in tried:
                 continue
-            if literals is not None and not any(lit in view.folded(name) for lit in literals):
-                continue  # may still match under another of its fields, indexed there too
             tried.add(rule.id)
-            found = _match(rule, view, literals)
+            found = (_match(rule, view, literals) if fields_found is None
+                     else _first_saying_of(fields_found))
             if found is not None:
                 hits.append(Hit(rule, obs, found[0], found[1], found[2]))
     return hits

@@ -70,8 +70,27 @@ def brand(value: str) -> str:
     return value
 
 
+#: (field, value) -> normal form, for the fields whose normal form reads only constants
+#: (not the maker: the maker list may be reloaded). Rule hits say the same few values
+#: over and over; short values only, emptied when full.
+_MEMO: dict[tuple[str, str], str] = {}
+_MEMO_MAX = 4096
+_MEMO_VALUE_CAP = 256
+
+
 def normalise(key: str, value: str) -> str:
     """Normal form of a value for device field `key` ('' when it is no value)."""
+    if key == "manufacturer" or len(value) > _MEMO_VALUE_CAP:
+        return _normalise(key, value)
+    known = _MEMO.get((key, value))
+    if known is None:
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        known = _MEMO[(key, value)] = _normalise(key, value)
+    return known
+
+
+def _normalise(key: str, value: str) -> str:
     text = _SPACE.sub(" ", value).strip(" ,;")
     if text.casefold() in _PLACEHOLDERS:
         return ""

@@ -18,16 +18,19 @@ import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from camaudit.errors import ConfigError
 from camaudit.identify.normalise import MAKERS, VIDEO
 from camaudit.model import DEVICE_TYPES
+
+if TYPE_CHECKING:
+    from camaudit.identify.match import Candidates, SeveralFound
 
 #: Device fields a rule may set.
 SAYABLE: tuple[str, ...] = (
@@ -77,6 +80,13 @@ class Rule:
     def weight(self) -> float:
         return max(self.weights.values())
 
+    @cached_property
+    def value_only(self) -> bool:
+        """Whether what it says rests on its own fields' values alone (no also, no absent,
+        no {f:} template), so that a matcher may remember it per value."""
+        return not self.also and not self.absent and not any(
+            "{f:" in template for template in self.says.values())
+
 
 # The standard library's regex parser, for the literal prefilter (it has no public API).
 sre_parser: Any = importlib.import_module("re._parser")
@@ -90,8 +100,14 @@ _FOLD_EXTRA = str.maketrans({"\u0131": "i"})
 
 
 def fold(text: str) -> str:
-    """The form values and literals are compared in by the prefilter."""
-    return text.translate(_FOLD_EXTRA).casefold()
+    """The form values and literals are compared in by the prefilter.
+
+    translate() is slow (a table lookup per character), and the one character it
+    changes is rare: a value without it is only casefolded, which is the same result.
+    """
+    if "\u0131" in text:
+        text = text.translate(_FOLD_EXTRA)
+    return text.casefold()
 
 
 #: Most alternatives a requirement may have (a literal from each branch of an alternation).
@@ -181,17 +197,26 @@ class RuleSet:
     rules: list[Rule] = field(default_factory=list)
     index: dict[tuple[str, str], Bucket] = field(default_factory=dict)
     derived: dict[str, list[str]] = field(default_factory=dict)  # probe -> derived fields
-    #: (probe, field) and values -> the one-field rules whose regex finds them (match.py)
-    memo: dict[tuple[tuple[str, str], tuple[str, ...]], tuple[Rule, ...]] = field(
+    #: the index by probe, then field: (its index key, its bucket)
+    by_probe: dict[str, dict[str, tuple[tuple[str, str], Bucket]]] = field(
         default_factory=dict, repr=False)
+    #: (probe, field) and values -> the rules worth trying on them (match.py)
+    memo: dict[tuple[tuple[str, str], tuple[str, ...]], Candidates] = field(
+        default_factory=dict, repr=False)
+    #: (probe, field) and the values of the fields its several-field rules read -> what
+    #: they find (match.py)
+    several_memo: dict[tuple[tuple[str, str], tuple[tuple[str, ...], ...]], SeveralFound] = \
+        field(default_factory=dict, repr=False)
 
     def add(self, rule: Rule) -> None:
         self.rules.append(rule)
         self.memo.clear()
+        self.several_memo.clear()
         literals = required_literals(rule.regex)
         for probe in rule.probes:
             for name in rule.fields:
                 bucket = self.index.setdefault((probe, name), Bucket())
+                self.by_probe.setdefault(probe, {})[name] = ((probe, name), bucket)
                 if len(rule.fields) > 1:
                     bucket.several.append((rule, literals))
                 elif literals is None:
