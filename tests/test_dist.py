@@ -6,6 +6,7 @@ whatever happens to a worker, the inventory must be the one a single process wri
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import json
@@ -419,3 +420,40 @@ def test_default_shards_give_every_lane_work() -> None:
              for s in shards]
     assert max(sizes[:-1]) == min(sizes[:-1]) and sum(sizes) == scope.size
     assert scope.size > ONE_PROCESS_MAX
+
+
+def test_a_lane_starts_its_next_shard_while_the_last_host_of_one_is_slow(
+        tmp_path: Path) -> None:
+    """Shard 0 holds one host whose port 554 accepts and never answers; shard 1 a host
+    that answers at once. One lane: shard 1's host is done long before shard 0's."""
+    from camaudit.dist.local import work
+
+    slow, quick = "127.88.8.1", "127.88.8.2"  # used by no other test
+
+    async def tarpit(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    store = Store(str(tmp_path / "lane.db"))
+    scan_id = start_sharded_scan(store, [f"{slow}-{quick}"], [],
+                                 ScanOptions(ports=[554], probe_timeout=3.0), size=1)
+
+    async def scenario() -> None:
+        servers = [await asyncio.start_server(tarpit, slow, 554),
+                   await asyncio.start_server(answer, quick, 554)]
+        try:
+            await work(store, WorkerSpec(store.url, scan_id, lanes=1), "test")
+        finally:
+            for server in servers:
+                server.close()
+
+    run_async(scenario())
+    done = {d.address: d for d in store.devices(scan_id)}
+    assert set(done) == {slow, quick}
+    with sqlite3.connect(tmp_path / "lane.db") as conn:
+        at = dict(conn.execute("select address, done_at from hosts").fetchall())
+    assert at[quick] < at[slow]
+    assert all(s["state"] == "done" for s in store.shards(scan_id))

@@ -169,6 +169,9 @@ class ScanRunner:
         #: whose scan was cancelled): no new address is started, hosts in flight finish.
         self.save_cursor: Callable[[str | None], bool | None] = (
             lambda cursor: store.set_cursor(scan_id, cursor))
+        #: Called once every address has been handed to the sweep (its last hosts may
+        #: still be probed for seconds): a shard's worker may start the next one then.
+        self.on_swept: Callable[[], None] | None = None
         self.stopped = False
         self._unsaved: list[tuple[Device, list[Observation],
                                   list[tuple[Device, list[Observation]]]]] = []
@@ -320,6 +323,8 @@ class ScanRunner:
                 chunk = []
         if chunk:
             await dispatch(chunk)
+        if self.on_swept is not None:
+            self.on_swept()
         while in_flight:
             await asyncio.wait(set(in_flight), timeout=1.0)
             self._checkpoint(budget, started)

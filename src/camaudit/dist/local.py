@@ -5,8 +5,9 @@ nothing of the parent's event loop, sockets or database connections is
 inherited) that has imported camaudit and read its knowledge once
 (``dist/preload.py``), and runs its own event loop. It pulls shards from the
 store (:meth:`Store.claim_next_shard`) and runs them with
-:func:`run_shard_async`, :data:`LANES` at a time so that the slow last hosts of
-one shard overlap the start of the next. Workers stop when no shard is pending.
+:func:`run_shard_async`, :data:`LANES` at a time, each lane starting its next
+shard while the slow last hosts of the one before are still probed. Workers stop when
+no shard is pending.
 
 The budget is split evenly: each of N workers gets 1/N of ``--rate`` and of
 ``--max-sockets`` for the whole run, and divides it between its lanes, so the
@@ -82,8 +83,11 @@ async def work(store: Store, spec: WorkerSpec, worker: str,
                on_checkpoint: Callable[[], None] | None = None) -> int:
     """Claim and run pending shards until none is left; returns how many this worker ran.
 
-    Each lane (a shard at a time) has its own part of the worker's budget, so the
-    worker never has more sockets, or hosts in flight, than its share of the scan's.
+    Each lane has its own part of the worker's budget, so the worker never has more
+    sockets, or hosts in flight, than its share of the scan's. A lane claims its next
+    shard as soon as the current one has handed out its last address, not when its
+    last host is done: the slowest hosts of a shard take seconds (read timeouts), and
+    lanes that waited for them ran in step, all idle at each shard's end.
     """
     plan = ScanPlan.load(store, spec.scan_id)
     lanes = max(1, spec.lanes)
@@ -92,16 +96,47 @@ async def work(store: Store, spec: WorkerSpec, worker: str,
 
     async def lane(budget: Budget) -> None:
         nonlocal ran
+        running: set[asyncio.Task[Any]] = set()
         with sweep_session(budget):
-            while (index := store.claim_next_shard(spec.scan_id, worker)) is not None:
-                await run_shard_async(store, spec.scan_id, index, worker=worker,
-                                      credentials=spec.credentials, logins=spec.logins,
-                                      plan=plan, budget=budget, on_checkpoint=on_checkpoint)
+            while True:
+                if len(running) >= MAX_TAILS:
+                    await _first_done(running)
+                index = store.claim_next_shard(spec.scan_id, worker)
+                if index is None:
+                    break
+                swept = asyncio.Event()
+                shard = asyncio.create_task(run_shard_async(
+                    store, spec.scan_id, index, worker=worker, credentials=spec.credentials,
+                    logins=spec.logins, plan=plan, budget=budget, on_checkpoint=on_checkpoint,
+                    on_swept=swept.set))
+                running.add(shard)
                 ran += 1
+                sweeping = asyncio.create_task(swept.wait())
+                await asyncio.wait([shard, sweeping], return_when=asyncio.FIRST_COMPLETED)
+                sweeping.cancel()
+                _reap(running)
+            while running:
+                await _first_done(running)
 
     await asyncio.gather(*(lane(Budget(max_sockets=options.max_sockets, rate=options.rate))
                            for _ in range(lanes)))
     return ran
+
+
+#: Shards of one lane still finishing their last hosts while the next one is swept.
+MAX_TAILS = 3
+
+
+async def _first_done(running: set[asyncio.Task[Any]]) -> None:
+    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+    _reap(running)
+
+
+def _reap(running: set[asyncio.Task[Any]]) -> None:
+    """Forget the lane's finished shards; a shard's error is raised here."""
+    for task in [t for t in running if t.done()]:
+        running.discard(task)
+        task.result()
 
 
 def run_in_process(store: Store, spec: WorkerSpec,

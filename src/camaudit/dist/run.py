@@ -75,9 +75,11 @@ async def run_shard_async(store: Store, scan_id: int, index: int, *, worker: str
                           credentials: Credentials | None = None,
                           logins: CredentialBook | None = None, rate_share: float = 1.0,
                           plan: ScanPlan | None = None, budget: Budget | None = None,
-                          on_checkpoint: Callable[[], None] | None = None) -> Stats:
+                          on_checkpoint: Callable[[], None] | None = None,
+                          on_swept: Callable[[], None] | None = None) -> Stats:
     """:func:`run_shard` inside a running loop; `plan` and `budget` shared across shards,
-    `on_checkpoint` called every second (progress).
+    `on_checkpoint` called every second (progress), `on_swept` once the shard's last
+    address is handed out (:attr:`ScanRunner.on_swept`).
 
     Returns without scanning when the shard is done or cancelled; stops early (the
     shard left unfinished, its cursor saved) when the scan is cancelled meanwhile.
@@ -96,6 +98,7 @@ async def run_shard_async(store: Store, scan_id: int, index: int, *, worker: str
         scan_id, index, cursor, {"addresses": runner.stats.addresses})
     if on_checkpoint is not None:
         runner.progress = lambda _stats: on_checkpoint()
+    runner.on_swept = on_swept
     stats = await runner.run(after=shard["cursor"], skip=skip, first=shard["first"],
                              last=shard["last"], budget=budget)
     if runner.stopped:
