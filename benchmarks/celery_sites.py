@@ -29,6 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import machine
+import results
 from measure import timed
 
 from camaudit.demo import covering_network
@@ -211,12 +212,10 @@ def main() -> None:
     lines = measure(args.devices, args.shard_size, args.timeout, args.probe_timeout)
     print("\n".join(lines))
     if args.write:
-        path = Path(__file__).parent / "RESULTS.md"
-        with path.open("a", encoding="utf-8") as out:
-            out.write(f"\n## Site workers on Celery: 2 workers of one site (issue 16, "
-                      f"{time.strftime('%Y-%m-%d %H:%M')} UTC · commit {machine.commit()})\n\n"
-                      f"Command: `.venv/bin/python benchmarks/celery_sites.py --write`.\n\n"
-                      + "\n".join(lines) + "\n")
+        results.append(f"## Site workers on Celery: 2 workers of one site (issue 16, "
+                       f"{time.strftime('%Y-%m-%d %H:%M')} UTC · commit {machine.commit()})\n\n"
+                       f"Command: `.venv/bin/python benchmarks/celery_sites.py --write`.\n\n"
+                       + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ NET = "127.220.0.0/17"
 os.environ.setdefault("CAMAUDIT_ZOO_TRAP", "127.220.255.1")
 
 import machine  # noqa: E402
+import results  # noqa: E402
 from measure import Run, median, timed  # noqa: E402
 
 from camaudit.zoo.process import ZooProcess, run_in_subprocess  # noqa: E402
@@ -259,8 +260,7 @@ def main() -> int:
     facts["load_after"] = machine.load()
     text = markdown(facts, args.devices, sides)
     if args.results:
-        with open(args.results, "a", encoding="utf-8") as fh:
-            fh.write("\n" + text)
+        results.append(text, args.results)
     print(text)
     return 0
 

@@ -37,6 +37,7 @@ sys.path.insert(0, str(HERE))
 TRAP = "127.210.200.1"
 
 import machine  # noqa: E402
+import results  # noqa: E402
 from measure import median  # noqa: E402
 
 from camaudit.sweep import DEFAULT_PORTS  # noqa: E402
@@ -401,8 +402,7 @@ def main() -> int:
     res.facts["load_after"] = machine.load()
     text = markdown(res)
     if args.write:
-        with open(args.results, "a", encoding="utf-8") as fh:
-            fh.write("\n" + text)
+        results.append(text, args.results)
     print(text)
     return 0
 

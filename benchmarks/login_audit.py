@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import results
+
 from camaudit.cliutil import run_async
 from camaudit.demo import covering_network
 from camaudit.pipeline import ScanOptions, execute, new_scan
@@ -104,12 +106,10 @@ def main() -> None:
     lines = measure(args.base)
     print("\n".join(lines))
     if args.write:
-        path = Path(__file__).parent / "RESULTS.md"
-        with path.open("a", encoding="utf-8") as out:
-            out.write(f"\n## Audit with the operator's login: cameras behind recorders and "
-                      f"stated analytics (issue 18, {time.strftime('%Y-%m-%d')})\n\n"
-                      f"Command: `.venv/bin/python benchmarks/login_audit.py --write`.\n\n"
-                      + "\n".join(lines) + "\n")
+        results.append(f"## Audit with the operator's login: cameras behind recorders and "
+                       f"stated analytics (issue 18, {time.strftime('%Y-%m-%d')})\n\n"
+                       f"Command: `.venv/bin/python benchmarks/login_audit.py --write`.\n\n"
+                       + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

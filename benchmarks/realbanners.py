@@ -44,6 +44,7 @@ sys.path.insert(0, str(HERE))
 import machine  # noqa: E402
 import nmap_fair  # noqa: E402
 import replay  # noqa: E402
+import results  # noqa: E402
 
 SURVEILLANCE = {"camera", "recorder", "encoder", "vms", "surveillance"}
 ROLES = {"camera", "recorder", "encoder", "vms"}
@@ -245,8 +246,7 @@ def main() -> int:
     res = run()
     text = markdown(res)
     if args.results:
-        with open(args.results, "a", encoding="utf-8") as fh:
-            fh.write("\n" + text)
+        results.append(text, args.results)
     print(markdown(res, per_sample=True) if args.per_sample else text)
     f = res.figures()
     print(f"real_class={f['real_class'][0]}/{f['real_class'][1]} "

@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import machine  # noqa: E402
+import results  # noqa: E402
 from measure import Run, median, timed  # noqa: E402
 
 from camaudit.zoo.process import run_in_subprocess  # noqa: E402
@@ -262,8 +263,7 @@ def main() -> int:
         big = measure(big_db, work, "synthetic", pdf=not args.no_big_pdf, opens=1)
     facts["load_after"] = machine.load()
     text = markdown(facts, small, big)
-    with open(args.results, "a", encoding="utf-8") as fh:
-        fh.write("\n" + text)
+    results.append(text, args.results)
     print(text)
     return 0
 

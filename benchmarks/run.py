@@ -33,6 +33,7 @@ import dist  # noqa: E402
 import machine  # noqa: E402
 import nmap_fair  # noqa: E402
 import realbanners  # noqa: E402
+import results  # noqa: E402
 from measure import Run, median, spread, timed  # noqa: E402
 
 from camaudit.sweep import DEFAULT_PORTS  # noqa: E402
@@ -434,8 +435,7 @@ def main() -> int:
     if not Path(args.results).exists():
         Path(args.results).write_text("# Benchmark results\n\nAppended by the scripts in "
                                       "benchmarks/.\n", encoding="utf-8")
-    with open(args.results, "a", encoding="utf-8") as fh:
-        fh.write("\n" + text)
+    results.append(text, args.results)
     print(text)
     print(summary_line(res))
     return 0

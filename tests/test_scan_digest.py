@@ -39,7 +39,7 @@ def test_the_digest_counts_what_the_inventory_holds(tmp_path: Path) -> None:
                                         manufacturer=maker, findings=found), [])
     store.save_host(scan_id, Device("127.62.0.50", [80], device_type="recorder",
                                     manufacturer="Uniview"), [],
-                    [(Device("10.0.0.1", device_type="camera", manufacturer="Axis",
+                    [(Device("192.0.2.1", device_type="camera", manufacturer="Axis",
                              parent="127.62.0.50", channel=1), [])])
     assert digest(*store.tallies(scan_id)) == [
         "  by maker: Axis 3, Dahua 2, unknown maker 1, Reolink 1, Bosch 1, Hikvision 1",

@@ -45,10 +45,10 @@ def _host(n: int, *, cameras: int = 0, findings: int = 1, tag: str = "") -> Host
         findings=[Finding(f"f{k}", "restriction", "high", "t", "https://x.invalid",
                           evidence=[f"r1 -> sha256:{seen[0].sha256}"], basis="b")
                   for k in range(findings)])
-    children = [(Device(f"192.168.1.{c}", ports=[554], device_type="camera", parent=address,
+    children = [(Device(f"198.51.100.{c}", ports=[554], device_type="camera", parent=address,
                         channel=c, confidence=0.5,
                         findings=[Finding("u", "unknown-maker", "low", "t", "https://x")]),
-                 [Observation(f"192.168.1.{c}", None, "channel", {"c": c}, time=WHEN)])
+                 [Observation(f"198.51.100.{c}", None, "channel", {"c": c}, time=WHEN)])
                 for c in range(1, cameras + 1)]
     return device, seen, children
 
@@ -85,7 +85,7 @@ def test_a_batch_replaces_the_hosts_saved_before_and_adds_the_others(store: Stor
     devices, seen, keys = _stored(store, scan_id)
     assert [(d["address"], d.get("channel"), d["model"], len(d["findings"]))
             for d in devices] == [
-        ("127.61.0.1", None, "DS-1again", 1), ("192.168.1.1", 1, None, 1),
+        ("127.61.0.1", None, "DS-1again", 1), ("198.51.100.1", 1, None, 1),
         ("127.61.0.2", None, "DS-2last", 3), ("127.61.0.3", None, "DS-3", 1),
         ("127.61.0.4", None, "DS-4", 1)]
     assert keys == {"127.61.0.1", "127.61.0.1#1", "127.61.0.2", "127.61.0.3", "127.61.0.4"}

@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
                 "  camaudit scope @sites.txt --json scope.json", name="scope")(scope_command)
     app.command(epilog="Examples:\n\n  camaudit scan 192.0.2.0/24 --json out.json\n\n"
                 "  camaudit scan @sites.txt --exclude 192.0.2.1 --policy us-federal "
-                "--fail-on high\n\n  camaudit scan 10.0.0.0/16 --workers 2\n\n"
+                "--fail-on high\n\n  camaudit scan 198.51.100.0/24 --workers 2 --shard-size 64\n\n"
                 "  camaudit scan --resume last")(scan)
     app.command(epilog="Example:\n\n  camaudit show last")(show)
     app.command(epilog="Example:\n\n  camaudit explain 192.0.2.7 --scan last")(explain)
