@@ -231,3 +231,48 @@ def test_what_a_device_sent_before_resetting_is_still_read() -> None:
     first, then = run_async(scenario())
     assert first == b"220 DVR ready\r\n"
     assert then.startswith("read failed")
+
+
+def test_uvloops_report_of_tls_bytes_after_close_is_dropped_and_nothing_else(
+        caplog) -> None:  # type: ignore[no-untyped-def]
+    """MagicStack/uvloop#506: the report that reached the operator's terminal is dropped;
+    any other error of the loop is still reported as asyncio reports it."""
+    import asyncio
+    import logging
+
+    from camaudit import netio
+
+    class SSLProtocol:  # the class name uvloop's TLS protocol has
+        pass
+
+    loop = asyncio.new_event_loop()
+    try:
+        with caplog.at_level(logging.ERROR, logger="asyncio"):
+            netio._quiet_late_tls_data(loop, {
+                "message": "Fatal error on SSL protocol", "protocol": SSLProtocol(),
+                "exception": RuntimeError("unable to perform operation on <TCPTransport "
+                                          "closed=True>; the handler is closed")})
+            netio._quiet_late_tls_data(loop, {
+                "message": "Fatal error on SSL protocol", "protocol": SSLProtocol(),
+                "exception": RuntimeError("something else went wrong")})
+    finally:
+        loop.close()
+    assert [r.getMessage().splitlines()[0] for r in caplog.records] == [
+        "Fatal error on SSL protocol"]
+    assert "something else" in str(caplog.records[0].exc_info[1])
+
+
+def test_a_tls_connection_installs_that_handler_on_its_loop() -> None:
+    import asyncio
+
+    from camaudit import netio
+
+    async def attempt() -> object:
+        net = Net(scope=Scope(["127.66.5.7"]), budget=Budget(max_sockets=4))
+        try:
+            await netio.connect(net, "127.66.5.7", 18443, tls=True)  # nothing listens
+        except netio.Refused:
+            pass
+        return asyncio.get_running_loop().get_exception_handler()
+
+    assert run_async(attempt()) is netio._quiet_late_tls_data

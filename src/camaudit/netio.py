@@ -397,6 +397,23 @@ def _gate(net: Net, address: str, why: str) -> None:
         raise OutOfScope(f"{address} is outside the scan scope ({why})")
 
 
+def _quiet_late_tls_data(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's error handler while a scan makes TLS connections: drops uvloop's report
+    of TLS bytes that came after the socket was closed, passes on everything else.
+
+    uvloop's SSL protocol may try to answer such bytes (a device's close_notify or alert)
+    on the closed socket and reports "Fatal error on SSL protocol ... the handler is
+    closed" with a traceback (MagicStack/uvloop#506, open; checked 2026-12-01). The
+    connection is over by then and nothing is lost, but the traceback reached the
+    operator's terminal a few times per scan (``make demo`` included).
+    """
+    exc = context.get("exception")
+    if (isinstance(exc, RuntimeError) and "the handler is closed" in str(exc)
+            and type(context.get("protocol")).__name__ == "SSLProtocol"):
+        return
+    loop.default_exception_handler(context)
+
+
 async def connect(net: Net, address: str, port: int, *, tls: bool = False,
                   server_hostname: str | None = None, why: str = "probe") -> Connection:
     """Connect to address:port through the gate and the budget; the caller closes it.
@@ -405,7 +422,10 @@ async def connect(net: Net, address: str, port: int, *, tls: bool = False,
     request); otherwise use :func:`open_tcp`.
     """
     _gate(net, address, why)
-    connector = _CONNECTORS.get(asyncio.get_running_loop())
+    loop = asyncio.get_running_loop()
+    if tls and loop.get_exception_handler() is None:
+        loop.set_exception_handler(_quiet_late_tls_data)
+    connector = _CONNECTORS.get(loop)
     parked = connector.take(address, port, net.budget) if connector is not None else None
     if parked is None and not net.budget.try_acquire():
         await net.budget.acquire()
