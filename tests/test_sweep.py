@@ -265,14 +265,14 @@ def test_uvloops_report_of_tls_bytes_after_close_is_dropped_and_nothing_else(
 def test_a_tls_connection_installs_that_handler_on_its_loop() -> None:
     import asyncio
 
+    import pytest
+
     from camaudit import netio
 
     async def attempt() -> object:
         net = Net(scope=Scope(["127.66.5.7"]), budget=Budget(max_sockets=4))
-        try:
+        with pytest.raises(netio.Refused):
             await netio.connect(net, "127.66.5.7", 18443, tls=True)  # nothing listens
-        except netio.Refused:
-            pass
         return asyncio.get_running_loop().get_exception_handler()
 
     assert run_async(attempt()) is netio._quiet_late_tls_data
